@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { NextFunction, Request, RequestHandler, Response } from 'express';
+import { buildProblem, ProblemKind } from './problem';
+import { sendProblem } from './problem-response';
+import { requestContext } from './request-context';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Accepts a well-formed X-Request-Id or makes one, and echoes it (pino-http's genReqId). */
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const incoming = req.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** Opens the request context (request id, client ip, user agent) that audit and logs read. */
+export function requestContextMiddleware(): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const ua = req.headers['user-agent'];
+    requestContext.run(
+      { requestId: String(req.id), ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null },
+      next,
+    );
+  };
+}
+
+function problem(req: Request, res: Response, kind: ProblemKind, detail: string) {
+  sendProblem(res, buildProblem(kind, detail, req.originalUrl.split('?')[0], String(req.id)));
+}
+
+function hasBody(req: Request): boolean {
+  const len = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  return len !== undefined && len !== '0';
+}
+
+export interface BodyRule {
+  /** Path prefix this rule covers. */
+  prefix: string;
+  /** Accepted media types (without parameters) besides JSON. */
+  types: string[];
+}
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json$/;
+
+/**
+ * Content-type gate plus JSON parsing with a size limit. Requiring JSON on every body also
+ * defeats cross-site form posts against the cookie session (they cannot send application/json
+ * without a CORS preflight).
+ */
+export function bodyMiddleware(limit: string, extraRules: BodyRule[] = []): RequestHandler {
+  const json = express.json({ limit, strict: true, type: () => true });
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!hasBody(req)) return next();
+    const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const isJson = JSON_TYPE.test(mediaType);
+    if (!isJson) {
+      const rule = extraRules.find((r) => req.path.startsWith(r.prefix));
+      if (rule && rule.types.includes(mediaType)) return next();
+      return problem(
+        req,
+        res,
+        'unsupported-media-type',
+        `Send the body as application/json${mediaType ? `, not ${mediaType}` : ''}`,
+      );
+    }
+    json(req, res, (err?: unknown) => {
+      if (!err) return next();
+      const type = (err as { type?: string }).type;
+      if (type === 'entity.too.large') {
+        return problem(req, res, 'payload-too-large', `The body exceeds the ${limit} limit`);
+      }
+      if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+        return problem(req, res, 'unsupported-media-type', 'Only UTF-8 JSON bodies are accepted');
+      }
+      return problem(req, res, 'malformed-body', 'The body is not valid JSON');
+    });
+  };
+}

@@ -1,0 +1,11 @@
+import { AuditEvent } from '../audit/entities/audit-event.entity';
+import { ApiKey } from '../identity/entities/api-key.entity';
+import { EmailVerificationToken } from '../identity/entities/email-verification-token.entity';
+import { User } from '../identity/entities/user.entity';
+import { Invitation } from '../orgs/entities/invitation.entity';
+import { Membership } from '../orgs/entities/membership.entity';
+import { Org } from '../orgs/entities/org.entity';
+import { Foundation1733340000000 } from './migrations/1733340000000-foundation';
+
+export const ENTITIES = [User, EmailVerificationToken, ApiKey, Org, Membership, Invitation, AuditEvent];
+export const MIGRATIONS = [Foundation1733340000000];

@@ -1,0 +1,29 @@
+import type { Scope } from './roles';
+
+export interface AuthUser {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  isPlatformAdmin: boolean;
+}
+
+export interface SessionPrincipal {
+  kind: 'session';
+  user: AuthUser;
+  sessionKey: string;
+}
+
+export interface ApiKeyPrincipal {
+  kind: 'api_key';
+  user: AuthUser;
+  apiKey: { id: string; orgId: string; scopes: Scope[] };
+}
+
+export type Principal = SessionPrincipal | ApiKeyPrincipal;
+
+/** What the org guards resolved for this request: the caller's effective access to one org. */
+export interface OrgAccess {
+  orgId: string;
+  role: import('./roles').Role;
+  scopes: ReadonlySet<Scope>;
+}

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { CookieOptions } from 'express';
+import { AppConfig } from '../config/app-config';
+import { RedisService } from '../redis/redis.service';
+import { hashToken } from './tokens';
+
+export const SESSION_COOKIE = 'it_session';
+
+interface StoredSession {
+  userId: string;
+  createdAt: number;
+  absoluteExpiresAt: number;
+}
+
+export interface ActiveSession extends StoredSession {
+  /** Redis key suffix (hash of the cookie value), safe to keep in memory and logs. */
+  key: string;
+}
+
+/**
+ * Server-side sessions in Redis. The cookie holds 256 random bits; Redis holds only their hash,
+ * with an idle TTL refreshed on use and an absolute expiry that no activity extends.
+ */
+@Injectable()
+export class SessionService {
+  constructor(
+    private readonly redis: RedisService,
+    private readonly config: AppConfig,
+  ) {}
+
+  private redisKey(key: string): string {
+    return this.redis.key('sess', key);
+  }
+
+  private userSetKey(userId: string): string {
+    return this.redis.key('user-sess', userId);
+  }
+
+  async create(userId: string): Promise<{ token: string; session: ActiveSession }> {
+    const token = randomBytes(32).toString('base64url');
+    const key = hashToken(token);
+    const now = Date.now();
+    const stored: StoredSession = {
+      userId,
+      createdAt: now,
+      absoluteExpiresAt: now + this.config.SESSION_ABSOLUTE_TTL_SECONDS * 1000,
+    };
+    await this.redis.client
+      .multi()
+      .set(this.redisKey(key), JSON.stringify(stored), 'EX', this.config.SESSION_IDLE_TTL_SECONDS)
+      .sadd(this.userSetKey(userId), key)
+      .expire(this.userSetKey(userId), this.config.SESSION_ABSOLUTE_TTL_SECONDS)
+      .exec();
+    return { token, session: { ...stored, key } };
+  }
+
+  async find(token: string): Promise<ActiveSession | null> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    const key = hashToken(token);
+    const raw = await this.redis.client.get(this.redisKey(key));
+    if (!raw) return null;
+    const stored = JSON.parse(raw) as StoredSession;
+    const remainingMs = stored.absoluteExpiresAt - Date.now();
+    if (remainingMs <= 0) {
+      await this.destroyKey(stored.userId, key);
+      return null;
+    }
+    const idleMs = Math.min(this.config.SESSION_IDLE_TTL_SECONDS * 1000, remainingMs);
+    await this.redis.client.pexpire(this.redisKey(key), idleMs);
+    return { ...stored, key };
+  }
+
+  async destroyKey(userId: string, key: string): Promise<void> {
+    await this.redis.client.multi().del(this.redisKey(key)).srem(this.userSetKey(userId), key).exec();
+  }
+
+  /** Ends every session of a user (e.g. when an admin disables them or the password changes). */
+  async destroyAllForUser(userId: string): Promise<number> {
+    const keys = await this.redis.client.smembers(this.userSetKey(userId));
+    const multi = this.redis.client.multi();
+    for (const k of keys) multi.del(this.redisKey(k));
+    multi.del(this.userSetKey(userId));
+    await multi.exec();
+    return keys.length;
+  }
+
+  cookieOptions(): CookieOptions {
+    return {
+      httpOnly: true,
+      secure: this.config.COOKIE_SECURE,
+      sameSite: 'lax',
+      path: '/',
+      maxAge: this.config.SESSION_ABSOLUTE_TTL_SECONDS * 1000,
+    };
+  }
+}
