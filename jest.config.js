@@ -14,6 +14,7 @@ const swc = [
 const moduleNameMapper = { '^@instatunnel/(.*)$': '<rootDir>/libs/$1/src' };
 
 module.exports = {
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -32,7 +33,6 @@ module.exports = {
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      testTimeout: 60000,
     },
   ],
 };

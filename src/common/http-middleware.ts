@@ -54,8 +54,13 @@ export function bodyMiddleware(limit: string, extraRules: BodyRule[] = []): Requ
   const json = express.json({ limit, strict: true, type: () => true });
   return (req: Request, res: Response, next: NextFunction) => {
     if (!hasBody(req)) return next();
-    const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const [rawType, ...params] = (req.headers['content-type'] ?? '').split(';');
+    const mediaType = rawType.trim().toLowerCase();
     const isJson = JSON_TYPE.test(mediaType);
+    const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='));
+    if (isJson && charset && !['charset=utf-8', 'charset="utf-8"'].includes(charset)) {
+      return problem(req, res, 'unsupported-media-type', 'Only UTF-8 JSON bodies are accepted');
+    }
     if (!isJson) {
       const rule = extraRules.find((r) => req.path.startsWith(r.prefix));
       if (rule && rule.types.includes(mediaType)) return next();

@@ -10,7 +10,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    logging: ['error'],
+    logging: false,
     extra: { max: 20, connectionTimeoutMillis: 5000 },
   };
 }

@@ -31,8 +31,9 @@ export class AuthController {
   @Post('signup')
   @ApiOperation({ summary: 'Create an account; a verification mail follows (same answer for known addresses)' })
   @ApiCreatedResponse({ type: AcceptedDto })
-  async signup(@Body() dto: SignupDto): Promise<AcceptedDto> {
-    await this.auth.signup(dto.email, dto.password);
+  @ApiTooManyRequestsResponse({ description: 'Too many signups for this address or IP' })
+  async signup(@Body() dto: SignupDto, @Req() req: Request): Promise<AcceptedDto> {
+    await this.auth.signup(dto.email, dto.password, req.ip ?? null);
     return { message: SAME_ANSWER };
   }
 

@@ -19,6 +19,8 @@ import type { AuthUser } from './principal';
 const LOCKOUT_CAP_SECONDS = 24 * 3600;
 const RESEND_PER_EMAIL_PER_HOUR = 3;
 const RESEND_PER_IP_PER_HOUR = 20;
+const SIGNUP_PER_EMAIL_PER_HOUR = 5;
+const SIGNUP_PER_IP_PER_HOUR = 20;
 
 @Injectable()
 export class AuthService {
@@ -64,8 +66,10 @@ export class AuthService {
    * Same answer and about the same work whether or not the address has an account: the password
    * is always hashed and one mail is always queued.
    */
-  async signup(rawEmail: string, password: string): Promise<void> {
+  async signup(rawEmail: string, password: string, ip: string | null): Promise<void> {
     const email = normalizeEmail(rawEmail);
+    // Every signup sends a mail: cap it per address and per IP so nobody is mail-bombed through us.
+    await this.enforceHourly('signup', email, ip, SIGNUP_PER_EMAIL_PER_HOUR, SIGNUP_PER_IP_PER_HOUR);
     const passwordHash = await this.hasher.hash(password);
     const existing = await this.users.findByEmailWithPassword(email);
     if (existing) return this.signupExisting(existing);
@@ -140,20 +144,24 @@ export class AuthService {
     });
   }
 
-  /** Rate-limited per address and per IP; answers the same for every address and does the work after. */
-  async resendVerification(rawEmail: string, ip: string | null): Promise<void> {
-    const email = normalizeEmail(rawEmail);
+  private async enforceHourly(action: string, email: string, ip: string | null, perEmail: number, perIp: number) {
     const [byEmail, byIp] = await Promise.all([
-      this.limiter.hit(`resend:email:${email}`, RESEND_PER_EMAIL_PER_HOUR, 3600),
-      this.limiter.hit(`resend:ip:${ip ?? 'unknown'}`, RESEND_PER_IP_PER_HOUR, 3600),
+      this.limiter.hit(`${action}:email:${email}`, perEmail, 3600),
+      this.limiter.hit(`${action}:ip:${ip ?? 'unknown'}`, perIp, 3600),
     ]);
     for (const state of [byEmail, byIp]) {
       if (!state.allowed) {
-        throw new AppError('too-many-requests', 'Too many verification mails requested; try later', {
+        throw new AppError('too-many-requests', 'Too many requests for this address or network; try later', {
           headers: { 'Retry-After': String(state.retryAfterSeconds) },
         });
       }
     }
+  }
+
+  /** Rate-limited per address and per IP; answers the same for every address and does the work after. */
+  async resendVerification(rawEmail: string, ip: string | null): Promise<void> {
+    const email = normalizeEmail(rawEmail);
+    await this.enforceHourly('resend', email, ip, RESEND_PER_EMAIL_PER_HOUR, RESEND_PER_IP_PER_HOUR);
     setImmediate(() => {
       this.resendNow(email).catch((err: unknown) =>
         this.logger.error({ err }, 'resend verification failed'),
