@@ -36,8 +36,6 @@ export const REDACT_PATHS = [
               url: req.url?.split('?')[0],
               ip: req.remoteAddress,
               userAgent: req.headers?.['user-agent'],
-              authorization: req.headers?.authorization,
-              cookie: req.headers?.cookie,
             }),
             res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
           },

@@ -35,13 +35,20 @@ export function uniqueSlug(tag = 'org'): string {
 export class Harness {
   app!: NestExpressApplication;
   worker?: INestApplicationContext;
+  /** Absent when the test brings its own SMTP server (smtpPort). */
   smtp!: SmtpSink;
   db!: DataSource;
+  private savedEnv: NodeJS.ProcessEnv = {};
 
-  static async start(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
+  static async start(options: { worker?: boolean; env?: Record<string, string>; smtpPort?: number } = {}): Promise<Harness> {
     const h = new Harness();
-    h.smtp = await new SmtpSink().start();
-    process.env.SMTP_URL = h.smtp.url;
+    h.savedEnv = { ...process.env };
+    if (options.smtpPort === undefined) {
+      h.smtp = await new SmtpSink().start();
+      process.env.SMTP_URL = h.smtp.url;
+    } else {
+      process.env.SMTP_URL = `smtp://127.0.0.1:${options.smtpPort}`;
+    }
     // Own Redis namespace per harness: suites running in parallel must not take each other's mail jobs.
     const runPrefix = (process.env.INSTATUNNEL_RUN_PREFIX ??= process.env.REDIS_PREFIX ?? 'it-test:');
     process.env.REDIS_PREFIX = `${runPrefix}${randomBytes(3).toString('hex')}:`;
@@ -71,7 +78,8 @@ export class Harness {
   async stop(): Promise<void> {
     await this.worker?.close();
     await this.app.close();
-    await this.smtp.stop();
+    await this.smtp?.stop();
+    process.env = this.savedEnv;
   }
 
   /** signup → mail → verify → login; returns the logged-in agent. */

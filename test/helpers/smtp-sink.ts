@@ -15,7 +15,7 @@ export class SmtpSink {
   private server!: SMTPServer;
   port = 0;
 
-  async start(): Promise<this> {
+  async start(port = 0): Promise<this> {
     this.server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -37,7 +37,7 @@ export class SmtpSink {
           .catch((err: Error) => callback(err));
       },
     });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
     this.port = ((this.server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
     return this;
   }

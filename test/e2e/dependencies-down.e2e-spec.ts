@@ -1,0 +1,31 @@
+import { expectProblem, Harness, PASSWORD, uniqueEmail } from '../helpers/harness';
+import { freePort } from '../helpers/processes';
+
+describe('when Redis is unreachable', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    const closed = await freePort();
+    h = await Harness.start({ worker: false, env: { REDIS_URL: `redis://127.0.0.1:${closed}` } });
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('login fails closed with 503 problem+json (brute-force protection cannot be skipped)', async () => {
+    const res = await h.agent().post('/v1/auth/login').send({ email: uniqueEmail(), password: PASSWORD }).expect(503);
+    expectProblem(res.body, 'service-unavailable');
+  });
+
+  it('readiness says which dependency is down', async () => {
+    const res = await h.http().get('/readyz').expect(503);
+    expectProblem(res.body, 'service-unavailable');
+    expect(res.body.checks).toMatchObject({ postgres: { status: 'up' }, redis: { status: 'down' } });
+  });
+
+  it('signup answers 503 and writes no user it cannot send mail for', async () => {
+    const email = uniqueEmail('noredis');
+    const res = await h.agent().post('/v1/auth/signup').send({ email, password: PASSWORD }).expect(503);
+    expectProblem(res.body, 'service-unavailable');
+    expect(await h.db.query('SELECT 1 FROM users WHERE email = $1', [email])).toHaveLength(0);
+  });
+});
