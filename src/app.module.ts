@@ -18,7 +18,16 @@ import { RedisModule } from './redis/redis.module';
 import { SecurityModule } from './security/security.module';
 
 /** Infrastructure shared by the API server and the worker. */
-export const CORE_IMPORTS = [ConfigModule, LoggingModule, DatabaseModule, RedisModule, QueueModule, AuditModule, SecurityModule, MailModule];
+export const CORE_IMPORTS = [
+  ConfigModule,
+  LoggingModule,
+  DatabaseModule,
+  RedisModule,
+  QueueModule,
+  AuditModule,
+  SecurityModule,
+  MailModule,
+];
 
 /** The API server: HTTP routes only enqueue jobs; processors live in WorkerModule. */
 @Module({

@@ -7,7 +7,10 @@ import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 
 function trustProxySetting(value: string): string | string[] | boolean {
-  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (parts.length === 0 || parts.includes('none')) return false;
   return parts;
 }

@@ -37,7 +37,12 @@ async function withDb<T>(config: AppConfig, fn: (db: DataSource) => Promise<T>):
   }
 }
 
-async function upsertVerifiedUser(db: DataSource, email: string, password: string, admin: boolean): Promise<User> {
+async function upsertVerifiedUser(
+  db: DataSource,
+  email: string,
+  password: string,
+  admin: boolean,
+): Promise<User> {
   if (password.length < 12) throw new UsageError('password must be at least 12 characters');
   const passwordHash = await new PasswordHasher().hash(password);
   const audit = new AuditService();
@@ -45,7 +50,12 @@ async function upsertVerifiedUser(db: DataSource, email: string, password: strin
     let user = await em.findOneBy(User, { email });
     const created = !user;
     if (!user) {
-      user = em.create(User, { email, passwordHash, emailVerifiedAt: new Date(), isPlatformAdmin: admin });
+      user = em.create(User, {
+        email,
+        passwordHash,
+        emailVerifiedAt: new Date(),
+        isPlatformAdmin: admin,
+      });
     } else {
       user.passwordHash = passwordHash;
       user.emailVerifiedAt ??= new Date();
@@ -53,7 +63,11 @@ async function upsertVerifiedUser(db: DataSource, email: string, password: strin
     }
     user = await em.save(User, user);
     await audit.record(em, {
-      action: admin ? 'admin.granted' : created ? 'user.created_by_operator' : 'user.updated_by_operator',
+      action: admin
+        ? 'admin.granted'
+        : created
+          ? 'user.created_by_operator'
+          : 'user.updated_by_operator',
       actorType: 'system',
       actorId: 'cli',
       targetType: 'user',
@@ -87,8 +101,11 @@ async function main(argv: string[]): Promise<void> {
     case 'create-admin': {
       if (!values.email) throw new UsageError('create-admin needs --email');
       const password = values.password ?? process.env.INSTATUNNEL_ADMIN_PASSWORD;
-      if (!password) throw new UsageError('create-admin needs --password or INSTATUNNEL_ADMIN_PASSWORD');
-      const user = await withDb(config, (db) => upsertVerifiedUser(db, normalizeEmail(values.email!), password, true));
+      if (!password)
+        throw new UsageError('create-admin needs --password or INSTATUNNEL_ADMIN_PASSWORD');
+      const user = await withDb(config, (db) =>
+        upsertVerifiedUser(db, normalizeEmail(values.email!), password, true),
+      );
       console.log(`platform admin ready: ${user.email} (${user.id})`);
       return;
     }
@@ -97,21 +114,64 @@ async function main(argv: string[]): Promise<void> {
         throw new UsageError('demo-seed needs --email, --password and --org');
       }
       const out = await withDb(config, async (db) => {
-        const user = await upsertVerifiedUser(db, normalizeEmail(values.email!), values.password!, false);
+        const user = await upsertVerifiedUser(
+          db,
+          normalizeEmail(values.email!),
+          values.password!,
+          false,
+        );
         const audit = new AuditService();
         return db.transaction(async (em) => {
           let org = await em.findOneBy(Org, { slug: values.org! });
           if (!org) {
-            org = await em.save(em.create(Org, { name: values.org!, slug: values.org!, createdByUserId: user.id }));
-            await audit.record(em, { orgId: org.id, action: 'org.created', actorType: 'system', actorId: 'cli', targetType: 'org', targetId: org.id });
+            org = await em.save(
+              em.create(Org, { name: values.org!, slug: values.org!, createdByUserId: user.id }),
+            );
+            await audit.record(em, {
+              orgId: org.id,
+              action: 'org.created',
+              actorType: 'system',
+              actorId: 'cli',
+              targetType: 'org',
+              targetId: org.id,
+            });
           }
-          await em.upsert(Membership, { orgId: org.id, userId: user.id, role: 'owner' }, ['orgId', 'userId']);
+          await em.upsert(Membership, { orgId: org.id, userId: user.id, role: 'owner' }, [
+            'orgId',
+            'userId',
+          ]);
           const { token, publicId, secretHash } = generateApiKey();
           const key = await em.save(
-            em.create(ApiKey, { publicId, secretHash, name: 'quickstart', orgId: org.id, createdByUserId: user.id, scopes: [...SCOPES], expiresAt: null, revokedAt: null, lastUsedAt: null, lastUsedIp: null }),
+            em.create(ApiKey, {
+              publicId,
+              secretHash,
+              name: 'quickstart',
+              orgId: org.id,
+              createdByUserId: user.id,
+              scopes: [...SCOPES],
+              expiresAt: null,
+              revokedAt: null,
+              lastUsedAt: null,
+              lastUsedIp: null,
+            }),
           );
-          await audit.record(em, { orgId: org.id, action: 'api_key.created', actorType: 'system', actorId: 'cli', targetType: 'api_key', targetId: key.id, metadata: { name: key.name, scopes: key.scopes } });
-          return { userId: user.id, email: user.email, orgId: org.id, orgSlug: org.slug, apiKeyId: key.id, apiKey: token };
+          await audit.record(em, {
+            orgId: org.id,
+            action: 'api_key.created',
+            actorType: 'system',
+            actorId: 'cli',
+            targetType: 'api_key',
+            targetId: key.id,
+            metadata: { name: key.name, scopes: key.scopes },
+          });
+          return {
+            userId: user.id,
+            email: user.email,
+            orgId: org.id,
+            orgSlug: org.slug,
+            apiKeyId: key.id,
+            apiKey: token,
+          };
         });
       });
       console.log(JSON.stringify(out));

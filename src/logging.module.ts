@@ -29,9 +29,16 @@ export const REDACT_PATHS = [
           genReqId: requestId,
           customProps: (req: IncomingMessage) => ({ requestId: req.id }),
           // One line per request at info; the health probes only at debug.
-          autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/readyz' },
+          autoLogging: {
+            ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/readyz',
+          },
           serializers: {
-            req: (req: { method: string; url: string; remoteAddress?: string; headers: Record<string, unknown> }) => ({
+            req: (req: {
+              method: string;
+              url: string;
+              remoteAddress?: string;
+              headers: Record<string, unknown>;
+            }) => ({
               method: req.method,
               url: req.url?.split('?')[0],
               ip: req.remoteAddress,

@@ -9,7 +9,10 @@ import { loadDotEnv } from './config/load-env';
 async function main(): Promise<void> {
   loadDotEnv();
   loadConfig(); // fail before Nest starts, with the key names
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false, bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    bodyParser: false,
+    bufferLogs: true,
+  });
   configureApp(app);
   const config = app.get(AppConfig);
   await app.listen(config.PORT, config.HOST);

@@ -1,5 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { RequireAdmin } from '../identity/auth.decorators';
@@ -48,7 +54,9 @@ export class AdminController {
   constructor(private readonly admin: AdminService) {}
 
   @Get('users')
-  @ApiOperation({ summary: 'All users, oldest first, keyset-paginated (platform admins with a session only)' })
+  @ApiOperation({
+    summary: 'All users, oldest first, keyset-paginated (platform admins with a session only)',
+  })
   @ApiOkResponse({ type: AdminUserPageDto })
   users(@Query() q: ListUsersQuery): Promise<AdminUserPageDto> {
     return this.admin.listUsers(q.limit ?? 50, q.cursor, q.email);

@@ -16,12 +16,19 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(raw: string): Cursor {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(createdAt))) throw new Error();
+    if (
+      typeof createdAt !== 'string' ||
+      typeof id !== 'string' ||
+      Number.isNaN(Date.parse(createdAt))
+    )
+      throw new Error();
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
     return { createdAt, id };
   } catch {
     throw new AppError('validation-error', 'cursor is not valid', {
-      errors: [{ field: 'cursor', messages: ['cursor must be a nextCursor value from a previous page'] }],
+      errors: [
+        { field: 'cursor', messages: ['cursor must be a nextCursor value from a previous page'] },
+      ],
     });
   }
 }
@@ -36,7 +43,9 @@ export class AdminService {
     if (cursor) {
       const c = decodeCursor(cursor);
       params.push(c.createdAt, c.id);
-      where.push(`(u.created_at, u.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+      where.push(
+        `(u.created_at, u.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`,
+      );
     }
     if (email) {
       params.push(`%${email.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
@@ -55,7 +64,10 @@ export class AdminService {
     const last = page[page.length - 1];
     return {
       items: page.map(({ createdAtText: _t, ...u }) => u),
-      nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAtText, id: last.id }) : null,
+      nextCursor:
+        rows.length > limit && last
+          ? encodeCursor({ createdAt: last.createdAtText, id: last.id })
+          : null,
     };
   }
 }

@@ -29,7 +29,10 @@ export function canonicalJson(value: unknown): string {
     .join(',')}}`;
 }
 
-export function auditHash(prevHash: string | null, e: Omit<AuditEvent, 'id' | 'hash' | 'prevHash'>): string {
+export function auditHash(
+  prevHash: string | null,
+  e: Omit<AuditEvent, 'id' | 'hash' | 'prevHash'>,
+): string {
   return createHash('sha256')
     .update(prevHash ?? '')
     .update('\n')
@@ -66,7 +69,9 @@ export class AuditService {
     const orgId = input.orgId ?? null;
     const event = em.create(AuditEvent, {
       orgId,
-      actorType: input.actorType ?? (principal ? (principal.kind === 'api_key' ? 'api_key' : 'user') : 'anonymous'),
+      actorType:
+        input.actorType ??
+        (principal ? (principal.kind === 'api_key' ? 'api_key' : 'user') : 'anonymous'),
       actorId:
         input.actorId !== undefined
           ? input.actorId

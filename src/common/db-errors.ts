@@ -1,5 +1,7 @@
 import { QueryFailedError } from 'typeorm';
 
 export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof QueryFailedError && (err.driverError as { code?: string })?.code === '23505';
+  return (
+    err instanceof QueryFailedError && (err.driverError as { code?: string })?.code === '23505'
+  );
 }

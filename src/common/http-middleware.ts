@@ -20,7 +20,11 @@ export function requestContextMiddleware(): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
     const ua = req.headers['user-agent'];
     requestContext.run(
-      { requestId: String(req.id), ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null },
+      {
+        requestId: String(req.id),
+        ip: req.ip ?? null,
+        userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
+      },
       next,
     );
   };

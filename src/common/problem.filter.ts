@@ -20,12 +20,17 @@ const STATUS_KIND: Record<number, ProblemKind> = {
 export function isDependencyDown(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03'].includes(code)) {
+  if (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03'].includes(code)
+  ) {
     return true;
   }
   return (
     err.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Connection terminated/.test(err.message)
+    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Connection terminated/.test(
+      err.message,
+    )
   );
 }
 
@@ -46,7 +51,10 @@ export function toProblem(err: unknown): {
     return { kind, detail };
   }
   if (isDependencyDown(err)) {
-    return { kind: 'service-unavailable', detail: 'A backing service did not answer; retry shortly' };
+    return {
+      kind: 'service-unavailable',
+      detail: 'A backing service did not answer; retry shortly',
+    };
   }
   return { kind: 'internal-error' };
 }
@@ -69,7 +77,13 @@ export class ProblemFilter implements ExceptionFilter {
     }
     const extra: Record<string, unknown> = { ...(p.extra ?? {}) };
     if (p.errors) extra.errors = p.errors;
-    const doc = buildProblem(p.kind, p.detail, req.originalUrl?.split('?')[0], req.id === undefined ? undefined : String(req.id), extra);
+    const doc = buildProblem(
+      p.kind,
+      p.detail,
+      req.originalUrl?.split('?')[0],
+      req.id === undefined ? undefined : String(req.id),
+      extra,
+    );
     sendProblem(res, doc, p.headers);
   }
 }

@@ -27,6 +27,8 @@ export function createValidationPipe(): ValidationPipe {
     stopAtFirstError: false,
     validationError: { target: false, value: false },
     exceptionFactory: (errors) =>
-      new AppError('validation-error', 'One or more fields are invalid', { errors: flatten(errors) }),
+      new AppError('validation-error', 'One or more fields are invalid', {
+        errors: flatten(errors),
+      }),
   });
 }

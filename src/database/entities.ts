@@ -7,5 +7,13 @@ import { Membership } from '../orgs/entities/membership.entity';
 import { Org } from '../orgs/entities/org.entity';
 import { Foundation1733340000000 } from './migrations/1733340000000-foundation';
 
-export const ENTITIES = [User, EmailVerificationToken, ApiKey, Org, Membership, Invitation, AuditEvent];
+export const ENTITIES = [
+  User,
+  EmailVerificationToken,
+  ApiKey,
+  Org,
+  Membership,
+  Invitation,
+  AuditEvent,
+];
 export const MIGRATIONS = [Foundation1733340000000];

@@ -1,6 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import { AppError } from '../common/app-error';
 import { Public } from '../identity/auth.decorators';
 import { RedisService } from '../redis/redis.service';
@@ -37,7 +46,9 @@ export class HealthController {
       ]);
     } catch (err) {
       const details = (err as { response?: { details?: unknown } }).response?.details;
-      throw new AppError('service-unavailable', 'Not ready: a dependency is down', { extra: { checks: details ?? {} } });
+      throw new AppError('service-unavailable', 'Not ready: a dependency is down', {
+        extra: { checks: details ?? {} },
+      });
     }
   }
 
@@ -46,7 +57,9 @@ export class HealthController {
     try {
       const pong = await Promise.race([
         this.redis.client.ping(),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS)),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS),
+        ),
       ]);
       return pong === 'PONG' ? indicator.up() : indicator.down({ message: 'unexpected reply' });
     } catch (err) {

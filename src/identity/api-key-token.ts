@@ -11,7 +11,9 @@ const PUBLIC_ID_LEN = 12;
 const SECRET_LEN = 32;
 const CHECKSUM_LEN = 6;
 const BODY_LEN = PUBLIC_ID_LEN + SECRET_LEN;
-export const API_KEY_PATTERN = new RegExp(`^${API_KEY_PREFIX}[0-9A-Za-z]{${BODY_LEN + CHECKSUM_LEN}}$`);
+export const API_KEY_PATTERN = new RegExp(
+  `^${API_KEY_PREFIX}[0-9A-Za-z]{${BODY_LEN + CHECKSUM_LEN}}$`,
+);
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);

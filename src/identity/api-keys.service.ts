@@ -60,7 +60,8 @@ export class ApiKeysService {
   async authenticate(token: string, ip: string | null): Promise<ApiKeyPrincipal> {
     const parsed = parseApiKey(token);
     if (parsed === 'malformed') throw new AppError('invalid-api-key', 'The API key is malformed');
-    if (parsed === 'checksum') throw new AppError('invalid-api-key', 'The API key checksum does not match (typo?)');
+    if (parsed === 'checksum')
+      throw new AppError('invalid-api-key', 'The API key checksum does not match (typo?)');
     const rows: KeyAuthRow[] = await this.db.query(
       `SELECT k.id, k.org_id, k.secret_hash, k.scopes, k.expires_at, k.revoked_at, k.last_used_at,
               u.id AS user_id, u.email, u.email_verified_at, u.is_platform_admin, m.role
@@ -78,7 +79,8 @@ export class ApiKeysService {
     if (row.expires_at && row.expires_at.getTime() <= Date.now()) {
       throw new AppError('invalid-api-key', 'The API key has expired');
     }
-    if (!row.role) throw new AppError('invalid-api-key', "The key's creator is no longer a member of its org");
+    if (!row.role)
+      throw new AppError('invalid-api-key', "The key's creator is no longer a member of its org");
     this.touch(row, ip);
     return {
       kind: 'api_key',
@@ -94,7 +96,8 @@ export class ApiKeysService {
 
   /** lastUsedAt/lastUsedIp at most once a minute per key, off the request path. */
   private touch(row: KeyAuthRow, ip: string | null): void {
-    if (row.last_used_at && Date.now() - row.last_used_at.getTime() < LAST_USED_RESOLUTION_MS) return;
+    if (row.last_used_at && Date.now() - row.last_used_at.getTime() < LAST_USED_RESOLUTION_MS)
+      return;
     this.db
       .query(
         `UPDATE api_keys SET last_used_at = now(), last_used_ip = $2
@@ -112,13 +115,19 @@ export class ApiKeysService {
     }
     const access = await this.access.resolve(principal, dto.orgId);
     if (!access.scopes.has('keys:write')) {
-      throw new AppError('insufficient-scope', 'Missing scope: keys:write', { extra: { missingScopes: ['keys:write'] } });
+      throw new AppError('insufficient-scope', 'Missing scope: keys:write', {
+        extra: { missingScopes: ['keys:write'] },
+      });
     }
     const excess = dto.scopes.filter((s) => !access.scopes.has(s));
     if (excess.length > 0) {
-      throw new AppError('scope-escalation', `You cannot grant scopes you do not hold: ${excess.join(', ')}`, {
-        extra: { excessScopes: excess },
-      });
+      throw new AppError(
+        'scope-escalation',
+        `You cannot grant scopes you do not hold: ${excess.join(', ')}`,
+        {
+          extra: { excessScopes: excess },
+        },
+      );
     }
     const { token, publicId, secretHash } = generateApiKey();
     const saved = await this.db.transaction(async (em) => {
@@ -141,7 +150,11 @@ export class ApiKeysService {
         action: 'api_key.created',
         targetType: 'api_key',
         targetId: key.id,
-        metadata: { name: key.name, scopes: key.scopes, expiresAt: key.expiresAt?.toISOString() ?? null },
+        metadata: {
+          name: key.name,
+          scopes: key.scopes,
+          expiresAt: key.expiresAt?.toISOString() ?? null,
+        },
       });
       return key;
     });
@@ -149,7 +162,9 @@ export class ApiKeysService {
   }
 
   async listOwn(principal: Principal, orgId?: string): Promise<ApiKeyDto[]> {
-    const where: { createdByUserId: string; orgId?: string } = { createdByUserId: principal.user.id };
+    const where: { createdByUserId: string; orgId?: string } = {
+      createdByUserId: principal.user.id,
+    };
     if (principal.kind === 'api_key') where.orgId = principal.apiKey.orgId;
     if (orgId) {
       if (where.orgId && where.orgId !== orgId) return [];
@@ -160,7 +175,9 @@ export class ApiKeysService {
   }
 
   async listForOrg(orgId: string): Promise<ApiKeyDto[]> {
-    const keys = await this.db.getRepository(ApiKey).find({ where: { orgId }, order: { createdAt: 'DESC' } });
+    const keys = await this.db
+      .getRepository(ApiKey)
+      .find({ where: { orgId }, order: { createdAt: 'DESC' } });
     return keys.map(toApiKeyDto);
   }
 

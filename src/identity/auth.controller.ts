@@ -9,7 +9,14 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { AcceptedDto, LoginDto, MeDto, ResendVerificationDto, SignupDto, VerifyEmailDto } from './dto/auth.dto';
+import {
+  AcceptedDto,
+  LoginDto,
+  MeDto,
+  ResendVerificationDto,
+  SignupDto,
+  VerifyEmailDto,
+} from './dto/auth.dto';
 import { ApiAuth, CurrentPrincipal, Public } from './auth.decorators';
 import { AuthService } from './auth.service';
 import { MeService } from './me.service';
@@ -29,7 +36,9 @@ export class AuthController {
 
   @Public()
   @Post('signup')
-  @ApiOperation({ summary: 'Create an account; a verification mail follows (same answer for known addresses)' })
+  @ApiOperation({
+    summary: 'Create an account; a verification mail follows (same answer for known addresses)',
+  })
   @ApiCreatedResponse({ type: AcceptedDto })
   @ApiTooManyRequestsResponse({ description: 'Too many signups for this address or IP' })
   async signup(@Body() dto: SignupDto, @Req() req: Request): Promise<AcceptedDto> {
@@ -51,7 +60,9 @@ export class AuthController {
   @Public()
   @Post('resend-verification')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Send a new verification mail (rate-limited; same answer for every address)' })
+  @ApiOperation({
+    summary: 'Send a new verification mail (rate-limited; same answer for every address)',
+  })
   @ApiOkResponse({ type: AcceptedDto })
   @ApiTooManyRequestsResponse({ description: 'Too many requests for this address or IP' })
   async resend(@Body() dto: ResendVerificationDto, @Req() req: Request): Promise<AcceptedDto> {
@@ -64,7 +75,9 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Password login; sets the httpOnly session cookie' })
   @ApiOkResponse({ type: MeDto })
-  @ApiTooManyRequestsResponse({ description: 'Too many failures for this account or IP; see Retry-After' })
+  @ApiTooManyRequestsResponse({
+    description: 'Too many failures for this account or IP; see Retry-After',
+  })
   async login(
     @Body() dto: LoginDto,
     @Req() req: Request,
@@ -86,8 +99,12 @@ export class AuthController {
   @ApiAuth()
   @ApiOperation({ summary: 'End the current session' })
   @ApiNoContentResponse()
-  async logout(@CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response): Promise<void> {
-    if (principal.kind === 'session') await this.auth.logout(principal.user.id, principal.sessionKey);
+  async logout(
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
+    if (principal.kind === 'session')
+      await this.auth.logout(principal.user.id, principal.sessionKey);
     res.clearCookie(SESSION_COOKIE, { path: '/' });
   }
 }

@@ -69,14 +69,25 @@ export class AuthService {
   async signup(rawEmail: string, password: string, ip: string | null): Promise<void> {
     const email = normalizeEmail(rawEmail);
     // Every signup sends a mail: cap it per address and per IP so nobody is mail-bombed through us.
-    await this.enforceHourly('signup', email, ip, SIGNUP_PER_EMAIL_PER_HOUR, SIGNUP_PER_IP_PER_HOUR);
+    await this.enforceHourly(
+      'signup',
+      email,
+      ip,
+      SIGNUP_PER_EMAIL_PER_HOUR,
+      SIGNUP_PER_IP_PER_HOUR,
+    );
     const passwordHash = await this.hasher.hash(password);
     const existing = await this.users.findByEmailWithPassword(email);
     if (existing) return this.signupExisting(existing);
     let token: string;
     try {
       token = await this.db.transaction(async (em) => {
-        const user = em.create(User, { email, passwordHash, emailVerifiedAt: null, isPlatformAdmin: false });
+        const user = em.create(User, {
+          email,
+          passwordHash,
+          emailVerifiedAt: null,
+          isPlatformAdmin: false,
+        });
         await em.save(user);
         const t = await this.issueVerificationToken(em, user.id);
         await this.audit.record(em, {
@@ -103,7 +114,9 @@ export class AuthService {
       await this.mail.enqueue(this.verificationMail(user.email, token));
       return;
     }
-    await this.mail.enqueue(mailTemplates.alreadyRegistered(user.email, new URL('/', this.config.PUBLIC_URL).toString()));
+    await this.mail.enqueue(
+      mailTemplates.alreadyRegistered(user.email, new URL('/', this.config.PUBLIC_URL).toString()),
+    );
   }
 
   async verifyEmail(token: string): Promise<AuthUser> {
@@ -116,7 +129,10 @@ export class AuthService {
       if (!row) throw new AppError('token-invalid', 'This verification link is not valid');
       if (row.usedAt) throw new AppError('token-used', 'This verification link was already used');
       if (row.expiresAt.getTime() <= Date.now()) {
-        throw new AppError('token-expired', 'This verification link has expired; ask for a new one');
+        throw new AppError(
+          'token-expired',
+          'This verification link has expired; ask for a new one',
+        );
       }
       const now = new Date();
       // Consume this token and every other outstanding one of the user.
@@ -144,16 +160,26 @@ export class AuthService {
     });
   }
 
-  private async enforceHourly(action: string, email: string, ip: string | null, perEmail: number, perIp: number) {
+  private async enforceHourly(
+    action: string,
+    email: string,
+    ip: string | null,
+    perEmail: number,
+    perIp: number,
+  ) {
     const [byEmail, byIp] = await Promise.all([
       this.limiter.hit(`${action}:email:${email}`, perEmail, 3600),
       this.limiter.hit(`${action}:ip:${ip ?? 'unknown'}`, perIp, 3600),
     ]);
     for (const state of [byEmail, byIp]) {
       if (!state.allowed) {
-        throw new AppError('too-many-requests', 'Too many requests for this address or network; try later', {
-          headers: { 'Retry-After': String(state.retryAfterSeconds) },
-        });
+        throw new AppError(
+          'too-many-requests',
+          'Too many requests for this address or network; try later',
+          {
+            headers: { 'Retry-After': String(state.retryAfterSeconds) },
+          },
+        );
       }
     }
   }
@@ -161,7 +187,13 @@ export class AuthService {
   /** Rate-limited per address and per IP; answers the same for every address and does the work after. */
   async resendVerification(rawEmail: string, ip: string | null): Promise<void> {
     const email = normalizeEmail(rawEmail);
-    await this.enforceHourly('resend', email, ip, RESEND_PER_EMAIL_PER_HOUR, RESEND_PER_IP_PER_HOUR);
+    await this.enforceHourly(
+      'resend',
+      email,
+      ip,
+      RESEND_PER_EMAIL_PER_HOUR,
+      RESEND_PER_IP_PER_HOUR,
+    );
     setImmediate(() => {
       this.resendNow(email).catch((err: unknown) =>
         this.logger.error({ err }, 'resend verification failed'),
@@ -188,7 +220,10 @@ export class AuthService {
     const email = normalizeEmail(rawEmail);
     const accountKey = `login:acct:${email}`;
     const ipKey = `login:ip:${ip ?? 'unknown'}`;
-    const [acct, byIp] = await Promise.all([this.limiter.peek(accountKey), this.limiter.peek(ipKey)]);
+    const [acct, byIp] = await Promise.all([
+      this.limiter.peek(accountKey),
+      this.limiter.peek(ipKey),
+    ]);
     const locked =
       acct.count >= this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT
         ? acct
@@ -209,8 +244,18 @@ export class AuthService {
     if (!user || !ok) {
       const window = this.config.LOGIN_FAILURE_WINDOW_SECONDS;
       await Promise.all([
-        this.limiter.recordFailure(accountKey, window, this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT, LOCKOUT_CAP_SECONDS),
-        this.limiter.recordFailure(ipKey, window, this.config.LOGIN_MAX_FAILURES_PER_IP, LOCKOUT_CAP_SECONDS),
+        this.limiter.recordFailure(
+          accountKey,
+          window,
+          this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+          LOCKOUT_CAP_SECONDS,
+        ),
+        this.limiter.recordFailure(
+          ipKey,
+          window,
+          this.config.LOGIN_MAX_FAILURES_PER_IP,
+          LOCKOUT_CAP_SECONDS,
+        ),
       ]);
       await this.db.transaction((em) =>
         this.audit.record(em, {

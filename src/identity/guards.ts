@@ -27,7 +27,10 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (ctx.getType() !== 'http') return true;
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()]);
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
     if (isPublic) return true;
     const req = ctx.switchToHttp().getRequest<Request & AuthedRequest>();
     const res = ctx.switchToHttp().getResponse<Response>();
@@ -60,7 +63,10 @@ export class VerifiedEmailGuard implements CanActivate {
     const principal = ctx.switchToHttp().getRequest<AuthedRequest>().principal;
     if (!principal) throw new AppError('unauthenticated');
     if (!principal.user.emailVerified) {
-      throw new AppError('email-not-verified', 'Verify your email address first (see the mail we sent)');
+      throw new AppError(
+        'email-not-verified',
+        'Verify your email address first (see the mail we sent)',
+      );
     }
     return true;
   }
@@ -76,7 +82,8 @@ export class OrgMemberGuard implements CanActivate {
     const principal = req.principal;
     if (!principal) throw new AppError('unauthenticated');
     const orgId = req.params.orgId;
-    if (typeof orgId !== 'string' || !UUID.test(orgId)) throw new AppError('not-found', 'No such org');
+    if (typeof orgId !== 'string' || !UUID.test(orgId))
+      throw new AppError('not-found', 'No such org');
     req.orgAccess = await this.access.resolve(principal, orgId);
     return true;
   }
@@ -88,7 +95,10 @@ export class ScopesGuard implements CanActivate {
 
   canActivate(ctx: ExecutionContext): boolean {
     const required =
-      this.reflector.getAllAndOverride<Scope[]>(REQUIRED_SCOPES, [ctx.getHandler(), ctx.getClass()]) ?? [];
+      this.reflector.getAllAndOverride<Scope[]>(REQUIRED_SCOPES, [
+        ctx.getHandler(),
+        ctx.getClass(),
+      ]) ?? [];
     const access = ctx.switchToHttp().getRequest<AuthedRequest>().orgAccess;
     if (!access) throw new AppError('not-found', 'No such org');
     const missing = required.filter((s) => !access.scopes.has(s));

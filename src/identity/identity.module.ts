@@ -33,6 +33,16 @@ import { UsersService } from './users.service';
     AdminGuard,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [UsersService, SessionService, PasswordHasher, ApiKeysService, AccessService, OrgMemberGuard, ScopesGuard, VerifiedEmailGuard, AdminGuard],
+  exports: [
+    UsersService,
+    SessionService,
+    PasswordHasher,
+    ApiKeysService,
+    AccessService,
+    OrgMemberGuard,
+    ScopesGuard,
+    VerifiedEmailGuard,
+    AdminGuard,
+  ],
 })
 export class IdentityModule {}

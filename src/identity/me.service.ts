@@ -26,7 +26,13 @@ export class MeService {
       isPlatformAdmin: user.isPlatformAdmin,
       authenticatedWith: principal.kind,
       ...(principal.kind === 'api_key'
-        ? { apiKey: { id: principal.apiKey.id, orgId: principal.apiKey.orgId, scopes: principal.apiKey.scopes } }
+        ? {
+            apiKey: {
+              id: principal.apiKey.id,
+              orgId: principal.apiKey.orgId,
+              scopes: principal.apiKey.scopes,
+            },
+          }
         : {}),
       orgs,
     };

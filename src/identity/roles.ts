@@ -21,7 +21,14 @@ export type Role = (typeof ROLES)[number];
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
   owner: SCOPES,
   admin: SCOPES,
-  member: ['org:read', 'keys:write', 'tunnels:connect', 'tunnels:read', 'tunnels:write', 'policies:read'],
+  member: [
+    'org:read',
+    'keys:write',
+    'tunnels:connect',
+    'tunnels:read',
+    'tunnels:write',
+    'policies:read',
+  ],
   auditor: ['org:read', 'tunnels:read', 'policies:read', 'audit:read', 'audit:export'],
 };
 

@@ -72,7 +72,11 @@ export class SessionService {
   }
 
   async destroyKey(userId: string, key: string): Promise<void> {
-    await this.redis.client.multi().del(this.redisKey(key)).srem(this.userSetKey(userId), key).exec();
+    await this.redis.client
+      .multi()
+      .del(this.redisKey(key))
+      .srem(this.userSetKey(userId), key)
+      .exec();
   }
 
   /** Ends every session of a user (e.g. when an admin disables them or the password changes). */

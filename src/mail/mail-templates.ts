@@ -1,9 +1,18 @@
 import type { MailMessage } from './mail.constants';
 
 const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
-function render(to: string, template: string, subject: string, lines: string[], link?: { url: string; label: string }): MailMessage {
+function render(
+  to: string,
+  template: string,
+  subject: string,
+  lines: string[],
+  link?: { url: string; label: string },
+): MailMessage {
   const text = [...lines, ...(link ? ['', `${link.label}: ${link.url}`] : [])].join('\n');
   const html = [
     ...lines.map((l) => `<p>${escape(l)}</p>`),

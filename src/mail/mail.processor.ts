@@ -36,7 +36,16 @@ export class MailProcessor extends WorkerHost implements OnModuleInit, OnModuleD
 
   private async send(job: Job<MailMessage>): Promise<void> {
     const { to, subject, text, html, template } = job.data;
-    const info = await this.transport.sendMail({ from: this.config.MAIL_FROM, to, subject, text, html });
-    this.logger.log({ jobId: job.id, template, attempt: job.attemptsMade + 1, messageId: info.messageId }, 'mail sent');
+    const info = await this.transport.sendMail({
+      from: this.config.MAIL_FROM,
+      to,
+      subject,
+      text,
+      html,
+    });
+    this.logger.log(
+      { jobId: job.id, template, attempt: job.attemptsMade + 1, messageId: info.messageId },
+      'mail sent',
+    );
   }
 }

@@ -9,14 +9,19 @@ const ENQUEUE_TIMEOUT_MS = 5000;
 /** Producer side: the API enqueues, the worker sends. */
 @Injectable()
 export class MailService {
-  constructor(@InjectQueue(MAIL_QUEUE) private readonly queue: Queue<MailMessage, void, MailJobName>) {}
+  constructor(
+    @InjectQueue(MAIL_QUEUE) private readonly queue: Queue<MailMessage, void, MailJobName>,
+  ) {}
 
   async enqueue(message: MailMessage): Promise<void> {
     // BullMQ waits for Redis forever; a request must not, so give up after a few seconds.
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new AppError('service-unavailable', 'The mail queue did not answer; retry shortly')),
+        () =>
+          reject(
+            new AppError('service-unavailable', 'The mail queue did not answer; retry shortly'),
+          ),
         ENQUEUE_TIMEOUT_MS,
       );
     });

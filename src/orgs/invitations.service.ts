@@ -15,7 +15,14 @@ import { Membership } from './entities/membership.entity';
 import { Org } from './entities/org.entity';
 
 function toDto(i: Invitation): InvitationDto {
-  return { id: i.id, orgId: i.orgId, email: i.email, role: i.role, expiresAt: i.expiresAt, createdAt: i.createdAt };
+  return {
+    id: i.id,
+    orgId: i.orgId,
+    email: i.email,
+    role: i.role,
+    expiresAt: i.expiresAt,
+    createdAt: i.createdAt,
+  };
 }
 
 @Injectable()
@@ -27,7 +34,11 @@ export class InvitationsService {
     private readonly mail: MailService,
   ) {}
 
-  async invite(access: OrgAccess, principal: Principal, dto: CreateInvitationDto): Promise<InvitationDto> {
+  async invite(
+    access: OrgAccess,
+    principal: Principal,
+    dto: CreateInvitationDto,
+  ): Promise<InvitationDto> {
     if (dto.role === 'owner' && access.role !== 'owner') {
       throw new AppError('forbidden', 'Only owners can invite owners');
     }
@@ -37,7 +48,8 @@ export class InvitationsService {
         `SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND u.email = $2`,
         [access.orgId, dto.email],
       );
-      if (member.length > 0) throw new AppError('already-member', `${dto.email} is already a member`);
+      if (member.length > 0)
+        throw new AppError('already-member', `${dto.email} is already a member`);
       // A new invitation replaces any pending one for the same address.
       await em.update(
         Invitation,
@@ -69,7 +81,13 @@ export class InvitationsService {
     const url = new URL('/invitations/accept', this.config.PUBLIC_URL);
     url.searchParams.set('token', token);
     await this.mail.enqueue(
-      mailTemplates.invitation(dto.email, org.name, dto.role, url.toString(), Math.round(this.config.INVITATION_TTL_SECONDS / 3600)),
+      mailTemplates.invitation(
+        dto.email,
+        org.name,
+        dto.role,
+        url.toString(),
+        Math.round(this.config.INVITATION_TTL_SECONDS / 3600),
+      ),
     );
     return toDto(invitation);
   }
@@ -108,14 +126,27 @@ export class InvitationsService {
           .where('i.tokenHash = :hash', { hash: hashToken(token) })
           .getOne();
         if (!inv) throw new AppError('token-invalid', 'This invitation link is not valid');
-        if (inv.acceptedAt) throw new AppError('token-used', 'This invitation was already accepted');
+        if (inv.acceptedAt)
+          throw new AppError('token-used', 'This invitation was already accepted');
         if (inv.revokedAt) throw new AppError('token-expired', 'This invitation was withdrawn');
-        if (inv.expiresAt.getTime() <= Date.now()) throw new AppError('token-expired', 'This invitation has expired');
+        if (inv.expiresAt.getTime() <= Date.now())
+          throw new AppError('token-expired', 'This invitation has expired');
         if (inv.email !== principal.user.email) {
-          throw new AppError('forbidden', 'This invitation was sent to another address; log in as that user');
+          throw new AppError(
+            'forbidden',
+            'This invitation was sent to another address; log in as that user',
+          );
         }
-        await em.insert(Membership, { orgId: inv.orgId, userId: principal.user.id, role: inv.role });
-        await em.update(Invitation, { id: inv.id }, { acceptedAt: new Date(), acceptedByUserId: principal.user.id });
+        await em.insert(Membership, {
+          orgId: inv.orgId,
+          userId: principal.user.id,
+          role: inv.role,
+        });
+        await em.update(
+          Invitation,
+          { id: inv.id },
+          { acceptedAt: new Date(), acceptedByUserId: principal.user.id },
+        );
         await this.audit.record(em, {
           orgId: inv.orgId,
           action: 'member.added',
@@ -126,7 +157,8 @@ export class InvitationsService {
         return { orgId: inv.orgId, role: inv.role };
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('already-member', 'You are already a member of this org');
+      if (isUniqueViolation(err))
+        throw new AppError('already-member', 'You are already a member of this org');
       throw err;
     }
   }

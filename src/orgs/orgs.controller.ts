@@ -72,7 +72,9 @@ export class OrgsController {
 
   @Patch(':orgId/members/:userId')
   @RequireScopes('members:write')
-  @ApiOperation({ summary: "Change a member's role (owners only for the owner role; the last owner stays)" })
+  @ApiOperation({
+    summary: "Change a member's role (owners only for the owner role; the last owner stays)",
+  })
   @ApiOkResponse({ type: MemberDto })
   @ApiConflictResponse({ description: 'Would leave the org without an owner' })
   changeRole(
@@ -86,7 +88,10 @@ export class OrgsController {
   @Delete(':orgId/members/:userId')
   @HttpCode(204)
   @RequireScopes('org:read')
-  @ApiOperation({ summary: 'Remove a member (members:write), or leave the org yourself; their keys in the org are revoked' })
+  @ApiOperation({
+    summary:
+      'Remove a member (members:write), or leave the org yourself; their keys in the org are revoked',
+  })
   @ApiNoContentResponse()
   @ApiConflictResponse({ description: 'Would leave the org without an owner' })
   removeMember(
@@ -130,7 +135,9 @@ export class OrgsController {
 
   @Get(':orgId/api-keys')
   @RequireScopes('members:write')
-  @ApiOperation({ summary: "Every API key of the org (for admins reviewing or revoking members' keys)" })
+  @ApiOperation({
+    summary: "Every API key of the org (for admins reviewing or revoking members' keys)",
+  })
   @ApiOkResponse({ type: [ApiKeyDto] })
   orgApiKeys(@CurrentOrgAccess() access: OrgAccess): Promise<ApiKeyDto[]> {
     return this.apiKeys.listForOrg(access.orgId);
@@ -147,7 +154,10 @@ export class InvitationsController {
   @RequireVerifiedEmail()
   @ApiOperation({ summary: 'Accept an invitation as the invited (verified) address' })
   @ApiCreatedResponse({ description: 'Membership created' })
-  accept(@CurrentPrincipal() principal: Principal, @Body() dto: AcceptInvitationDto): Promise<{ orgId: string; role: string }> {
+  accept(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: AcceptInvitationDto,
+  ): Promise<{ orgId: string; role: string }> {
     return this.invitations.accept(principal, dto.token);
   }
 }

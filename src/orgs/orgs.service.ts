@@ -12,7 +12,22 @@ import { Membership } from './entities/membership.entity';
 import { Org } from './entities/org.entity';
 
 /** Slugs that would collide with routes or look like the platform itself. */
-const RESERVED_SLUGS = new Set(['admin', 'api', 'www', 'app', 'docs', 'auth', 'saml', 'sso', 'static', 'instatunnel', 'status', 'support', 'root', 'system']);
+const RESERVED_SLUGS = new Set([
+  'admin',
+  'api',
+  'www',
+  'app',
+  'docs',
+  'auth',
+  'saml',
+  'sso',
+  'static',
+  'instatunnel',
+  'status',
+  'support',
+  'root',
+  'system',
+]);
 
 @Injectable()
 export class OrgsService {
@@ -23,12 +38,18 @@ export class OrgsService {
 
   async create(principal: Principal, dto: CreateOrgDto): Promise<OrgDto> {
     if (principal.kind === 'api_key') {
-      throw new AppError('forbidden', 'API keys act inside their org and cannot create orgs; use a session');
+      throw new AppError(
+        'forbidden',
+        'API keys act inside their org and cannot create orgs; use a session',
+      );
     }
-    if (RESERVED_SLUGS.has(dto.slug)) throw new AppError('slug-taken', `The slug "${dto.slug}" is reserved`);
+    if (RESERVED_SLUGS.has(dto.slug))
+      throw new AppError('slug-taken', `The slug "${dto.slug}" is reserved`);
     try {
       return await this.db.transaction(async (em) => {
-        const org = await em.save(em.create(Org, { name: dto.name, slug: dto.slug, createdByUserId: principal.user.id }));
+        const org = await em.save(
+          em.create(Org, { name: dto.name, slug: dto.slug, createdByUserId: principal.user.id }),
+        );
         await em.insert(Membership, { orgId: org.id, userId: principal.user.id, role: 'owner' });
         await this.audit.record(em, {
           orgId: org.id,
@@ -37,10 +58,17 @@ export class OrgsService {
           targetId: org.id,
           metadata: { name: org.name, slug: org.slug },
         });
-        return { id: org.id, name: org.name, slug: org.slug, role: 'owner' as Role, createdAt: org.createdAt };
+        return {
+          id: org.id,
+          name: org.name,
+          slug: org.slug,
+          role: 'owner' as Role,
+          createdAt: org.createdAt,
+        };
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('slug-taken', `The slug "${dto.slug}" is already taken`);
+      if (isUniqueViolation(err))
+        throw new AppError('slug-taken', `The slug "${dto.slug}" is already taken`);
       throw err;
     }
   }
@@ -58,7 +86,13 @@ export class OrgsService {
 
   async get(access: OrgAccess): Promise<OrgDto> {
     const org = await this.db.getRepository(Org).findOneByOrFail({ id: access.orgId });
-    return { id: org.id, name: org.name, slug: org.slug, role: access.role, createdAt: org.createdAt };
+    return {
+      id: org.id,
+      name: org.name,
+      slug: org.slug,
+      role: access.role,
+      createdAt: org.createdAt,
+    };
   }
 
   listMembers(orgId: string): Promise<MemberDto[]> {
@@ -107,7 +141,9 @@ export class OrgsService {
   async removeMember(access: OrgAccess, principal: Principal, userId: string): Promise<void> {
     const self = principal.user.id === userId;
     if (!self && !access.scopes.has('members:write')) {
-      throw new AppError('insufficient-scope', 'Missing scope: members:write', { extra: { missingScopes: ['members:write'] } });
+      throw new AppError('insufficient-scope', 'Missing scope: members:write', {
+        extra: { missingScopes: ['members:write'] },
+      });
     }
     await this.db.transaction(async (em) => {
       await this.lockOrg(em, access.orgId);
@@ -124,7 +160,10 @@ export class OrgsService {
         .createQueryBuilder()
         .update(ApiKey)
         .set({ revokedAt: () => 'now()' })
-        .where('org_id = :orgId AND created_by_user_id = :userId AND revoked_at IS NULL', { orgId: access.orgId, userId })
+        .where('org_id = :orgId AND created_by_user_id = :userId AND revoked_at IS NULL', {
+          orgId: access.orgId,
+          userId,
+        })
         .execute();
       await this.audit.record(em, {
         orgId: access.orgId,

@@ -39,16 +39,26 @@ export interface CounterState {
 export class RateLimiter {
   constructor(private readonly redis: RedisService) {}
 
-  private async eval(script: string, key: string, ...args: (string | number)[]): Promise<CounterState> {
-    const [count, ttl] = (await this.redis.client.eval(script, 1, this.redis.key('rl', key), ...args)) as [
-      number,
-      number,
-    ];
+  private async eval(
+    script: string,
+    key: string,
+    ...args: (string | number)[]
+  ): Promise<CounterState> {
+    const [count, ttl] = (await this.redis.client.eval(
+      script,
+      1,
+      this.redis.key('rl', key),
+      ...args,
+    )) as [number, number];
     return { count, retryAfterSeconds: Math.max(ttl, 1) };
   }
 
   /** Counts one hit in a fixed window; `allowed` is false past `limit`. */
-  async hit(key: string, limit: number, windowSeconds: number): Promise<CounterState & { allowed: boolean }> {
+  async hit(
+    key: string,
+    limit: number,
+    windowSeconds: number,
+  ): Promise<CounterState & { allowed: boolean }> {
     const state = await this.eval(HIT, key, windowSeconds);
     return { ...state, allowed: state.count <= limit };
   }
@@ -57,7 +67,12 @@ export class RateLimiter {
     return this.eval(PEEK, key);
   }
 
-  async recordFailure(key: string, windowSeconds: number, max: number, capSeconds: number): Promise<CounterState> {
+  async recordFailure(
+    key: string,
+    windowSeconds: number,
+    max: number,
+    capSeconds: number,
+  ): Promise<CounterState> {
     return this.eval(FAIL, key, windowSeconds, max, capSeconds);
   }
 

@@ -27,9 +27,24 @@ describe('API keys: format, scopes, lifecycle', () => {
     ['a Basic scheme', async () => 'Basic dXNlcjpwYXNz', /Bearer/, 'unauthenticated'],
     ['an empty bearer', async () => 'Bearer ', /Bearer/, 'unauthenticated'],
     ['a garbled key', async () => 'Bearer it_short', /malformed/, 'invalid-api-key'],
-    ['a key with another prefix', async () => `Bearer ghp_${'a'.repeat(50)}`, /malformed/, 'invalid-api-key'],
-    ['a key with a wrong checksum (typo)', async () => `Bearer ${flipChecksum(fullKey.key)}`, /checksum/, 'invalid-api-key'],
-    ['a well-formed key nobody issued', async () => `Bearer ${generateApiKey().token}`, /not known/, 'invalid-api-key'],
+    [
+      'a key with another prefix',
+      async () => `Bearer ghp_${'a'.repeat(50)}`,
+      /malformed/,
+      'invalid-api-key',
+    ],
+    [
+      'a key with a wrong checksum (typo)',
+      async () => `Bearer ${flipChecksum(fullKey.key)}`,
+      /checksum/,
+      'invalid-api-key',
+    ],
+    [
+      'a well-formed key nobody issued',
+      async () => `Bearer ${generateApiKey().token}`,
+      /not known/,
+      'invalid-api-key',
+    ],
     [
       'an issued key with its secret swapped (same public id)',
       async () => {
@@ -62,18 +77,30 @@ describe('API keys: format, scopes, lifecycle', () => {
 
   it('refuses an expired key and records lastUsedAt/lastUsedIp for a live one', async () => {
     const key = await h.apiKey(owner.agent, orgId, ['org:read']);
-    await h.http().get('/v1/me').set('Authorization', `Bearer ${key.key}`).set('X-Forwarded-For', '203.0.113.9').expect(200);
+    await h
+      .http()
+      .get('/v1/me')
+      .set('Authorization', `Bearer ${key.key}`)
+      .set('X-Forwarded-For', '203.0.113.9')
+      .expect(200);
     for (let i = 0; i < 50; i++) {
-      const [row] = await h.db.query('SELECT last_used_at, last_used_ip FROM api_keys WHERE id = $1', [key.id]);
+      const [row] = await h.db.query(
+        'SELECT last_used_at, last_used_ip FROM api_keys WHERE id = $1',
+        [key.id],
+      );
       if (row.last_used_at) {
         expect(row.last_used_ip).toBe('203.0.113.9');
         break;
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    const listed = (await owner.agent.get('/v1/api-keys').expect(200)).body.find((k: { id: string }) => k.id === key.id);
+    const listed = (await owner.agent.get('/v1/api-keys').expect(200)).body.find(
+      (k: { id: string }) => k.id === key.id,
+    );
     expect(listed.lastUsedAt).not.toBeNull();
-    await h.db.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [key.id]);
+    await h.db.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+      key.id,
+    ]);
     const res = await h.http().get('/v1/me').set('Authorization', `Bearer ${key.key}`).expect(401);
     expect(res.body.detail).toMatch(/expired/);
   });
@@ -81,17 +108,33 @@ describe('API keys: format, scopes, lifecycle', () => {
   it('never grants a key more than its creator holds (403 scope-escalation), nothing written', async () => {
     const member = await h.verifiedUser();
     await h.addMember(owner.agent, orgId, member, 'member');
-    const before = (await h.db.query('SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1', [orgId]))[0].n;
-    const res = await member.agent.post('/v1/api-keys').send({ name: 'x', orgId, scopes: ['tunnels:connect', 'members:write'] }).expect(403);
+    const before = (
+      await h.db.query('SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1', [orgId])
+    )[0].n;
+    const res = await member.agent
+      .post('/v1/api-keys')
+      .send({ name: 'x', orgId, scopes: ['tunnels:connect', 'members:write'] })
+      .expect(403);
     expectProblem(res.body, 'scope-escalation');
     expect(res.body.excessScopes).toEqual(['members:write']);
     // A key can only mint keys within its own scopes too.
     const narrow = await h.apiKey(owner.agent, orgId, ['keys:write', 'org:read']);
-    const viaKey = await h.http().post('/v1/api-keys').set('Authorization', `Bearer ${narrow.key}`)
-      .send({ name: 'y', orgId, scopes: ['org:read', 'audit:read'] }).expect(403);
+    const viaKey = await h
+      .http()
+      .post('/v1/api-keys')
+      .set('Authorization', `Bearer ${narrow.key}`)
+      .send({ name: 'y', orgId, scopes: ['org:read', 'audit:read'] })
+      .expect(403);
     expectProblem(viaKey.body, 'scope-escalation');
-    await h.http().post('/v1/api-keys').set('Authorization', `Bearer ${narrow.key}`).send({ name: 'z', orgId, scopes: ['org:read'] }).expect(201);
-    const after = (await h.db.query('SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1', [orgId]))[0].n;
+    await h
+      .http()
+      .post('/v1/api-keys')
+      .set('Authorization', `Bearer ${narrow.key}`)
+      .send({ name: 'z', orgId, scopes: ['org:read'] })
+      .expect(201);
+    const after = (
+      await h.db.query('SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1', [orgId])
+    )[0].n;
     expect(after).toBe(before + 2);
   });
 
@@ -99,13 +142,28 @@ describe('API keys: format, scopes, lifecycle', () => {
     const member = await h.verifiedUser();
     await h.addMember(owner.agent, orgId, member, 'admin');
     const key = await h.apiKey(member.agent, orgId, ['org:read', 'members:write']);
-    await h.http().get(`/v1/orgs/${orgId}/invitations`).set('Authorization', `Bearer ${key.key}`).expect(200);
-    await owner.agent.patch(`/v1/orgs/${orgId}/members/${member.userId}`).send({ role: 'auditor' }).expect(200);
-    const res = await h.http().get(`/v1/orgs/${orgId}/invitations`).set('Authorization', `Bearer ${key.key}`).expect(403);
+    await h
+      .http()
+      .get(`/v1/orgs/${orgId}/invitations`)
+      .set('Authorization', `Bearer ${key.key}`)
+      .expect(200);
+    await owner.agent
+      .patch(`/v1/orgs/${orgId}/members/${member.userId}`)
+      .send({ role: 'auditor' })
+      .expect(200);
+    const res = await h
+      .http()
+      .get(`/v1/orgs/${orgId}/invitations`)
+      .set('Authorization', `Bearer ${key.key}`)
+      .expect(403);
     expectProblem(res.body, 'insufficient-scope');
     const readOnly = await h.apiKey(owner.agent, orgId, ['org:read']);
-    await h.http().post(`/v1/orgs/${orgId}/invitations`).set('Authorization', `Bearer ${readOnly.key}`)
-      .send({ email: uniqueEmail(), role: 'member' }).expect(403);
+    await h
+      .http()
+      .post(`/v1/orgs/${orgId}/invitations`)
+      .set('Authorization', `Bearer ${readOnly.key}`)
+      .send({ email: uniqueEmail(), role: 'member' })
+      .expect(403);
   });
 
   it('validates creation input as a table', async () => {
@@ -121,7 +179,10 @@ describe('API keys: format, scopes, lifecycle', () => {
       [{ name: 'x', orgId, scopes: ['org:read', 'org:read'] }, 'scopes'],
       [{ name: 'x', orgId, scopes: ['org:read'], expiresAt: 'tomorrow' }, 'expiresAt'],
       [{ name: 'x', orgId, scopes: ['org:read'], expiresAt: '2001-01-01T00:00:00Z' }, 'expiresAt'],
-      [{ name: 'x', orgId, scopes: ['org:read'], createdByUserId: owner.userId }, 'createdByUserId'],
+      [
+        { name: 'x', orgId, scopes: ['org:read'], createdByUserId: owner.userId },
+        'createdByUserId',
+      ],
       [{ name: 42, orgId, scopes: ['org:read'] }, 'name'],
     ];
     for (const [body, field] of bad) {
@@ -134,10 +195,16 @@ describe('API keys: format, scopes, lifecycle', () => {
 
   it('creates a key with an expiry and answers 404 for an org the caller is not in', async () => {
     const expiresAt = new Date(Date.now() + 3600_000).toISOString();
-    const res = await owner.agent.post('/v1/api-keys').send({ name: 'exp', orgId, scopes: ['org:read'], expiresAt }).expect(201);
+    const res = await owner.agent
+      .post('/v1/api-keys')
+      .send({ name: 'exp', orgId, scopes: ['org:read'], expiresAt })
+      .expect(201);
     expect(res.body.expiresAt).toBe(expiresAt);
     const stranger = await h.verifiedUser();
-    const cross = await stranger.agent.post('/v1/api-keys').send({ name: 'x', orgId, scopes: ['org:read'] }).expect(404);
+    const cross = await stranger.agent
+      .post('/v1/api-keys')
+      .send({ name: 'x', orgId, scopes: ['org:read'] })
+      .expect(404);
     expectProblem(cross.body, 'not-found');
   });
 
@@ -153,7 +220,10 @@ describe('API keys: format, scopes, lifecycle', () => {
     await member.agent.get(`/v1/orgs/${orgId}/api-keys`).expect(403);
     await owner.agent.delete(`/v1/api-keys/${key.id}`).expect(204);
     await owner.agent.delete(`/v1/api-keys/${key.id}`).expect(204);
-    const events = await h.db.query(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'api_key.revoked' AND target_id = $1`, [key.id]);
+    const events = await h.db.query(
+      `SELECT count(*)::int AS n FROM audit_events WHERE action = 'api_key.revoked' AND target_id = $1`,
+      [key.id],
+    );
     expect(events[0].n).toBe(1);
   });
 });

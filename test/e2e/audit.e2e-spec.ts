@@ -22,7 +22,10 @@ describe('audit: recorded in the same transaction as the change, hash-chained, a
     spy.mockRestore();
     const orgs = await h.db.query('SELECT id FROM orgs WHERE slug = $1', [slug]);
     expect(orgs).toHaveLength(0);
-    const members = await h.db.query('SELECT 1 FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE o.slug = $1', [slug]);
+    const members = await h.db.query(
+      'SELECT 1 FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE o.slug = $1',
+      [slug],
+    );
     expect(members).toHaveLength(0);
     // The same request succeeds once the audit store works again.
     await agent.post('/v1/orgs').send({ name: 'Atomic', slug }).expect(201);
@@ -37,9 +40,14 @@ describe('audit: recorded in the same transaction as the change, hash-chained, a
       await real(em, input);
       throw new Error('crash right after the audit insert');
     });
-    await agent.post('/v1/api-keys').send({ name: 'doomed', orgId: org.id, scopes: ['org:read'] }).expect(500);
+    await agent
+      .post('/v1/api-keys')
+      .send({ name: 'doomed', orgId: org.id, scopes: ['org:read'] })
+      .expect(500);
     spy.mockRestore();
-    expect(await h.db.query(`SELECT 1 FROM api_keys WHERE name = 'doomed' AND org_id = $1`, [org.id])).toHaveLength(0);
+    expect(
+      await h.db.query(`SELECT 1 FROM api_keys WHERE name = 'doomed' AND org_id = $1`, [org.id]),
+    ).toHaveLength(0);
     expect(await h.auditActions(org.id)).toEqual(['org.created']);
   });
 
@@ -47,7 +55,9 @@ describe('audit: recorded in the same transaction as the change, hash-chained, a
     const { agent } = await h.verifiedUser();
     const org = await h.org(agent);
     for (let i = 0; i < 3; i++) await h.apiKey(agent, org.id, ['org:read']);
-    const events = await h.db.getRepository(AuditEvent).find({ where: { orgId: org.id }, order: { id: 'ASC' } });
+    const events = await h.db
+      .getRepository(AuditEvent)
+      .find({ where: { orgId: org.id }, order: { id: 'ASC' } });
     expect(events).toHaveLength(4);
     let prev: string | null = null;
     for (const e of events) {
@@ -74,7 +84,11 @@ describe('audit: recorded in the same transaction as the change, hash-chained, a
 
   it('refuses UPDATE and DELETE on audit events at the database', async () => {
     const [row] = await h.db.query('SELECT id FROM audit_events ORDER BY id LIMIT 1');
-    await expect(h.db.query(`UPDATE audit_events SET action = 'x' WHERE id = $1`, [row.id])).rejects.toThrow(/append-only/);
-    await expect(h.db.query('DELETE FROM audit_events WHERE id = $1', [row.id])).rejects.toThrow(/append-only/);
+    await expect(
+      h.db.query(`UPDATE audit_events SET action = 'x' WHERE id = $1`, [row.id]),
+    ).rejects.toThrow(/append-only/);
+    await expect(h.db.query('DELETE FROM audit_events WHERE id = $1', [row.id])).rejects.toThrow(
+      /append-only/,
+    );
   });
 });

@@ -12,19 +12,30 @@ describe('when Redis is unreachable', () => {
   });
 
   it('login fails closed with 503 problem+json (brute-force protection cannot be skipped)', async () => {
-    const res = await h.agent().post('/v1/auth/login').send({ email: uniqueEmail(), password: PASSWORD }).expect(503);
+    const res = await h
+      .agent()
+      .post('/v1/auth/login')
+      .send({ email: uniqueEmail(), password: PASSWORD })
+      .expect(503);
     expectProblem(res.body, 'service-unavailable');
   });
 
   it('readiness says which dependency is down', async () => {
     const res = await h.http().get('/readyz').expect(503);
     expectProblem(res.body, 'service-unavailable');
-    expect(res.body.checks).toMatchObject({ postgres: { status: 'up' }, redis: { status: 'down' } });
+    expect(res.body.checks).toMatchObject({
+      postgres: { status: 'up' },
+      redis: { status: 'down' },
+    });
   });
 
   it('signup answers 503 and writes no user it cannot send mail for', async () => {
     const email = uniqueEmail('noredis');
-    const res = await h.agent().post('/v1/auth/signup').send({ email, password: PASSWORD }).expect(503);
+    const res = await h
+      .agent()
+      .post('/v1/auth/signup')
+      .send({ email, password: PASSWORD })
+      .expect(503);
     expectProblem(res.body, 'service-unavailable');
     expect(await h.db.query('SELECT 1 FROM users WHERE email = $1', [email])).toHaveLength(0);
   });

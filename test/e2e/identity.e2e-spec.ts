@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { RedisService } from '../../src/redis/redis.service';
-import { expectProblem, Harness, nextIp, PASSWORD, uniqueEmail, uniqueSlug } from '../helpers/harness';
+import {
+  expectProblem,
+  Harness,
+  nextIp,
+  PASSWORD,
+  uniqueEmail,
+  uniqueSlug,
+} from '../helpers/harness';
 import { tokenFrom } from '../helpers/smtp-sink';
 
 describe('identity: signup, email verification, sessions, API keys', () => {
@@ -15,7 +22,9 @@ describe('identity: signup, email verification, sessions, API keys', () => {
   it('walks the whole path: signup → mail → verify → login → org → key → /v1/me → revoke → refused', async () => {
     const email = uniqueEmail('path');
     const agent = h.agent();
-    const signup = await agent.post('/v1/auth/signup').send({ email: `  ${email.toUpperCase()} `, password: PASSWORD });
+    const signup = await agent
+      .post('/v1/auth/signup')
+      .send({ email: `  ${email.toUpperCase()} `, password: PASSWORD });
     expect(signup.status).toBe(201);
 
     const mail = await h.smtp.waitFor(email, (m) => m.subject.includes('Verify'));
@@ -28,16 +37,29 @@ describe('identity: signup, email verification, sessions, API keys', () => {
     expect(stored.token_hash).not.toContain(token);
     expect(stored.token_hash).toMatch(/^[0-9a-f]{64}$/);
 
-    await agent.post('/v1/auth/verify-email').send({ token }).expect(200, { verified: true, email });
+    await agent
+      .post('/v1/auth/verify-email')
+      .send({ token })
+      .expect(200, { verified: true, email });
 
-    const login = await agent.post('/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+    const login = await agent
+      .post('/v1/auth/login')
+      .send({ email, password: PASSWORD })
+      .expect(200);
     const cookie = String(login.headers['set-cookie']);
     expect(cookie).toMatch(/it_session=[A-Za-z0-9_-]{43}/);
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
 
-    const org = await agent.post('/v1/orgs').send({ name: 'Path Org', slug: uniqueSlug('path') }).expect(201);
-    expect(org.body).toMatchObject({ id: expect.any(String), slug: expect.any(String), role: 'owner' });
+    const org = await agent
+      .post('/v1/orgs')
+      .send({ name: 'Path Org', slug: uniqueSlug('path') })
+      .expect(201);
+    expect(org.body).toMatchObject({
+      id: expect.any(String),
+      slug: expect.any(String),
+      role: 'owner',
+    });
 
     const created = await agent
       .post('/v1/api-keys')
@@ -46,7 +68,11 @@ describe('identity: signup, email verification, sessions, API keys', () => {
     expect(created.body.key).toMatch(/^it_[0-9A-Za-z]{50}$/);
     expect(created.body.scopes).toEqual(['org:read', 'tunnels:connect']);
 
-    const me = await h.http().get('/v1/me').set('Authorization', `Bearer ${created.body.key}`).expect(200);
+    const me = await h
+      .http()
+      .get('/v1/me')
+      .set('Authorization', `Bearer ${created.body.key}`)
+      .expect(200);
     expect(me.body).toMatchObject({
       email,
       emailVerified: true,
@@ -57,16 +83,29 @@ describe('identity: signup, email verification, sessions, API keys', () => {
 
     const listed = await agent.get('/v1/api-keys').expect(200);
     expect(JSON.stringify(listed.body)).not.toContain(created.body.key);
-    expect(listed.body[0]).toMatchObject({ id: created.body.id, prefix: created.body.key.slice(0, 15) });
+    expect(listed.body[0]).toMatchObject({
+      id: created.body.id,
+      prefix: created.body.key.slice(0, 15),
+    });
 
     await agent.delete(`/v1/api-keys/${created.body.id}`).expect(204);
-    const refused = await h.http().get('/v1/me').set('Authorization', `Bearer ${created.body.key}`).expect(401);
+    const refused = await h
+      .http()
+      .get('/v1/me')
+      .set('Authorization', `Bearer ${created.body.key}`)
+      .expect(401);
     expectProblem(refused.body, 'invalid-api-key');
     expect(refused.body.detail).toMatch(/revoked/);
 
     const userId = me.body.id as string;
-    expect(await h.auditActions(null)).toEqual(expect.arrayContaining(['user.signed_up', 'user.email_verified', 'user.logged_in']));
-    expect(await h.auditActions(org.body.id)).toEqual(['org.created', 'api_key.created', 'api_key.revoked']);
+    expect(await h.auditActions(null)).toEqual(
+      expect.arrayContaining(['user.signed_up', 'user.email_verified', 'user.logged_in']),
+    );
+    expect(await h.auditActions(org.body.id)).toEqual([
+      'org.created',
+      'api_key.created',
+      'api_key.revoked',
+    ]);
     const [signedUp] = await h.db.query(
       `SELECT actor_type, actor_id, ip, request_id FROM audit_events WHERE action = 'user.signed_up' AND target_id = $1`,
       [userId],
@@ -79,20 +118,33 @@ describe('identity: signup, email verification, sessions, API keys', () => {
   it('answers a second signup for a known address the same way and mails its owner instead', async () => {
     const { email } = await h.verifiedUser();
     const before = h.smtp.mailsTo(email).length;
-    const res = await h.agent().post('/v1/auth/signup').send({ email, password: 'another password 123' });
+    const res = await h
+      .agent()
+      .post('/v1/auth/signup')
+      .send({ email, password: 'another password 123' });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ message: 'If the address can receive mail, a message is on its way.' });
+    expect(res.body).toEqual({
+      message: 'If the address can receive mail, a message is on its way.',
+    });
     const mail = await h.smtp.waitFor(email, (m) => m.subject.includes('already have'));
     expect(mail.text).not.toMatch(/token=/);
     expect(h.smtp.mailsTo(email).length).toBe(before + 1);
-    const [{ count }] = await h.db.query('SELECT count(*)::int AS count FROM users WHERE email = $1', [email]);
+    const [{ count }] = await h.db.query(
+      'SELECT count(*)::int AS count FROM users WHERE email = $1',
+      [email],
+    );
     expect(count).toBe(1);
   });
 
   it('builds mail links from PUBLIC_URL, never from a forged Host header', async () => {
     const email = uniqueEmail('host');
-    await h.agent().post('/v1/auth/signup').set('Host', 'evil.example').set('X-Forwarded-Host', 'evil.example')
-      .send({ email, password: PASSWORD }).expect(201);
+    await h
+      .agent()
+      .post('/v1/auth/signup')
+      .set('Host', 'evil.example')
+      .set('X-Forwarded-Host', 'evil.example')
+      .send({ email, password: PASSWORD })
+      .expect(201);
     const mail = await h.smtp.waitFor(email);
     expect(mail.text).not.toContain('evil.example');
     expect(mail.html).not.toContain('evil.example');
@@ -107,7 +159,11 @@ describe('identity: signup, email verification, sessions, API keys', () => {
       await h.http().post('/v1/auth/verify-email').send({ token }).expect(200);
       const reused = await h.http().post('/v1/auth/verify-email').send({ token }).expect(410);
       expectProblem(reused.body, 'token-used');
-      const garbage = await h.http().post('/v1/auth/verify-email').send({ token: 'not-a-real-token' }).expect(400);
+      const garbage = await h
+        .http()
+        .post('/v1/auth/verify-email')
+        .send({ token: 'not-a-real-token' })
+        .expect(400);
       expectProblem(garbage.body, 'token-invalid');
 
       const late = uniqueEmail('late');
@@ -118,9 +174,15 @@ describe('identity: signup, email verification, sessions, API keys', () => {
           WHERE user_id = (SELECT id FROM users WHERE email = $1)`,
         [late],
       );
-      const expired = await h.http().post('/v1/auth/verify-email').send({ token: lateToken }).expect(410);
+      const expired = await h
+        .http()
+        .post('/v1/auth/verify-email')
+        .send({ token: lateToken })
+        .expect(410);
       expectProblem(expired.body, 'token-expired');
-      const [user] = await h.db.query('SELECT email_verified_at FROM users WHERE email = $1', [late]);
+      const [user] = await h.db.query('SELECT email_verified_at FROM users WHERE email = $1', [
+        late,
+      ]);
       expect(user.email_verified_at).toBeNull();
     });
 
@@ -143,7 +205,11 @@ describe('identity: signup, email verification, sessions, API keys', () => {
       expect(h.smtp.mailsTo(ghost)).toHaveLength(0);
       // The newest token works.
       const newest = h.smtp.mailsTo(email).at(-1)!;
-      await h.http().post('/v1/auth/verify-email').send({ token: tokenFrom(newest) }).expect(200);
+      await h
+        .http()
+        .post('/v1/auth/verify-email')
+        .send({ token: tokenFrom(newest) })
+        .expect(200);
     });
   });
 
@@ -167,12 +233,21 @@ describe('identity: signup, email verification, sessions, API keys', () => {
       const { agent, email } = await h.verifiedUser();
       const first = await agent.get('/v1/me').expect(200);
       expect(first.body.authenticatedWith).toBe('session');
-      const oldCookie = (await agent.post('/v1/auth/login').send({ email, password: PASSWORD }).expect(200)).headers['set-cookie'];
+      const oldCookie = (
+        await agent.post('/v1/auth/login').send({ email, password: PASSWORD }).expect(200)
+      ).headers['set-cookie'];
       const oldValue = /it_session=([^;]+)/.exec(String(oldCookie))![1];
-      const relogin = await agent.post('/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+      const relogin = await agent
+        .post('/v1/auth/login')
+        .send({ email, password: PASSWORD })
+        .expect(200);
       const newValue = /it_session=([^;]+)/.exec(String(relogin.headers['set-cookie']))![1];
       expect(newValue).not.toBe(oldValue);
-      const stale = await h.http().get('/v1/me').set('Cookie', `it_session=${oldValue}`).expect(401);
+      const stale = await h
+        .http()
+        .get('/v1/me')
+        .set('Cookie', `it_session=${oldValue}`)
+        .expect(401);
       expectProblem(stale.body, 'session-expired');
       await agent.post('/v1/auth/logout').expect(204);
       await h.http().get('/v1/me').set('Cookie', `it_session=${newValue}`).expect(401);
@@ -180,7 +255,10 @@ describe('identity: signup, email verification, sessions, API keys', () => {
 
     it('expires a session whose absolute lifetime is over, even if it was used recently', async () => {
       const { agent, email } = await h.verifiedUser();
-      const login = await agent.post('/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+      const login = await agent
+        .post('/v1/auth/login')
+        .send({ email, password: PASSWORD })
+        .expect(200);
       const cookie = /it_session=([^;]+)/.exec(String(login.headers['set-cookie']))![1];
       await agent.get('/v1/me').expect(200);
       const redis = h.app.get(RedisService);
@@ -197,10 +275,17 @@ describe('identity: signup, email verification, sessions, API keys', () => {
       const { email } = await h.verifiedUser();
       const attacker = h.agent();
       for (let i = 0; i < 5; i++) {
-        const r = await attacker.post('/v1/auth/login').send({ email, password: `wrong password ${i}` }).expect(401);
+        const r = await attacker
+          .post('/v1/auth/login')
+          .send({ email, password: `wrong password ${i}` })
+          .expect(401);
         expectProblem(r.body, 'invalid-credentials');
       }
-      const locked = await h.agent().post('/v1/auth/login').send({ email, password: PASSWORD }).expect(429);
+      const locked = await h
+        .agent()
+        .post('/v1/auth/login')
+        .send({ email, password: PASSWORD })
+        .expect(429);
       expectProblem(locked.body, 'too-many-requests');
       expect(Number(locked.headers['retry-after'])).toBeGreaterThanOrEqual(60);
       const failures = await h.db.query(
@@ -214,21 +299,41 @@ describe('identity: signup, email verification, sessions, API keys', () => {
     it('backs off per IP across many accounts', async () => {
       const ip = nextIp();
       for (let i = 0; i < 30; i++) {
-        await h.http().post('/v1/auth/login').set('X-Forwarded-For', ip)
-          .send({ email: uniqueEmail('spray'), password: 'guess guess guess' }).expect(401);
+        await h
+          .http()
+          .post('/v1/auth/login')
+          .set('X-Forwarded-For', ip)
+          .send({ email: uniqueEmail('spray'), password: 'guess guess guess' })
+          .expect(401);
       }
-      const res = await h.http().post('/v1/auth/login').set('X-Forwarded-For', ip)
-        .send({ email: uniqueEmail('spray'), password: 'guess guess guess' }).expect(429);
+      const res = await h
+        .http()
+        .post('/v1/auth/login')
+        .set('X-Forwarded-For', ip)
+        .send({ email: uniqueEmail('spray'), password: 'guess guess guess' })
+        .expect(429);
       expectProblem(res.body, 'too-many-requests');
       // Another client address is unaffected.
-      await h.http().post('/v1/auth/login').set('X-Forwarded-For', nextIp())
-        .send({ email: uniqueEmail('spray'), password: 'guess guess guess' }).expect(401);
+      await h
+        .http()
+        .post('/v1/auth/login')
+        .set('X-Forwarded-For', nextIp())
+        .send({ email: uniqueEmail('spray'), password: 'guess guess guess' })
+        .expect(401);
     });
 
     it('gives the same answer for an unknown address and a wrong password', async () => {
       const { email } = await h.verifiedUser();
-      const a = await h.agent().post('/v1/auth/login').send({ email, password: 'not the password' }).expect(401);
-      const b = await h.agent().post('/v1/auth/login').send({ email: uniqueEmail('nobody'), password: 'not the password' }).expect(401);
+      const a = await h
+        .agent()
+        .post('/v1/auth/login')
+        .send({ email, password: 'not the password' })
+        .expect(401);
+      const b = await h
+        .agent()
+        .post('/v1/auth/login')
+        .send({ email: uniqueEmail('nobody'), password: 'not the password' })
+        .expect(401);
       expect({ ...a.body, requestId: 0 }).toEqual({ ...b.body, requestId: 0 });
     });
   });

@@ -23,7 +23,8 @@ describe('RateLimiter against real Redis', () => {
   it('locks out exponentially past the failure threshold, capped', async () => {
     const key = `test:${randomBytes(4).toString('hex')}`;
     const ttls: number[] = [];
-    for (let i = 0; i < 8; i++) ttls.push((await limiter.recordFailure(key, 60, 5, 600)).retryAfterSeconds);
+    for (let i = 0; i < 8; i++)
+      ttls.push((await limiter.recordFailure(key, 60, 5, 600)).retryAfterSeconds);
     expect(ttls.slice(0, 4).every((t) => t <= 60)).toBe(true);
     expect(ttls[4]).toBeGreaterThanOrEqual(59); // 5th failure: 60 s
     expect(ttls[5]).toBeGreaterThan(100); // 120 s

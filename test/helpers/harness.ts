@@ -40,7 +40,9 @@ export class Harness {
   db!: DataSource;
   private savedEnv: NodeJS.ProcessEnv = {};
 
-  static async start(options: { worker?: boolean; env?: Record<string, string>; smtpPort?: number } = {}): Promise<Harness> {
+  static async start(
+    options: { worker?: boolean; env?: Record<string, string>; smtpPort?: number } = {},
+  ): Promise<Harness> {
     const h = new Harness();
     h.savedEnv = { ...process.env };
     if (options.smtpPort === undefined) {
@@ -50,11 +52,15 @@ export class Harness {
       process.env.SMTP_URL = `smtp://127.0.0.1:${options.smtpPort}`;
     }
     // Own Redis namespace per harness: suites running in parallel must not take each other's mail jobs.
-    const runPrefix = (process.env.INSTATUNNEL_RUN_PREFIX ??= process.env.REDIS_PREFIX ?? 'it-test:');
+    const runPrefix = (process.env.INSTATUNNEL_RUN_PREFIX ??=
+      process.env.REDIS_PREFIX ?? 'it-test:');
     process.env.REDIS_PREFIX = `${runPrefix}${randomBytes(3).toString('hex')}:`;
     for (const [k, v] of Object.entries(options.env ?? {})) process.env[k] = v;
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    h.app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
+    h.app = moduleRef.createNestApplication<NestExpressApplication>({
+      bodyParser: false,
+      logger: false,
+    });
     configureApp(h.app);
     await h.app.init();
     if (options.worker !== false) {
@@ -83,30 +89,56 @@ export class Harness {
   }
 
   /** signup → mail → verify → login; returns the logged-in agent. */
-  async verifiedUser(email = uniqueEmail()): Promise<{ agent: TestAgent; email: string; userId: string }> {
+  async verifiedUser(
+    email = uniqueEmail(),
+  ): Promise<{ agent: TestAgent; email: string; userId: string }> {
     const agent = this.agent();
     await agent.post('/v1/auth/signup').send({ email, password: PASSWORD }).expect(201);
     const mail = await this.smtp.waitFor(email, (m) => m.subject.includes('Verify'));
-    await agent.post('/v1/auth/verify-email').send({ token: tokenFrom(mail) }).expect(200);
+    await agent
+      .post('/v1/auth/verify-email')
+      .send({ token: tokenFrom(mail) })
+      .expect(200);
     const me = await agent.post('/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
     return { agent, email, userId: me.body.id as string };
   }
 
   async org(agent: TestAgent, slug = uniqueSlug()): Promise<{ id: string; slug: string }> {
-    const res = await agent.post('/v1/orgs').send({ name: `Org ${slug}`, slug }).expect(201);
+    const res = await agent
+      .post('/v1/orgs')
+      .send({ name: `Org ${slug}`, slug })
+      .expect(201);
     return res.body as { id: string; slug: string };
   }
 
-  async apiKey(agent: TestAgent, orgId: string, scopes: string[] = ['org:read', 'tunnels:connect']): Promise<{ id: string; key: string }> {
-    const res = await agent.post('/v1/api-keys').send({ name: 'test key', orgId, scopes }).expect(201);
+  async apiKey(
+    agent: TestAgent,
+    orgId: string,
+    scopes: string[] = ['org:read', 'tunnels:connect'],
+  ): Promise<{ id: string; key: string }> {
+    const res = await agent
+      .post('/v1/api-keys')
+      .send({ name: 'test key', orgId, scopes })
+      .expect(201);
     return res.body as { id: string; key: string };
   }
 
   /** Adds an existing verified user to an org with a role, through the real invitation flow. */
-  async addMember(owner: TestAgent, orgId: string, member: { agent: TestAgent; email: string }, role: string): Promise<void> {
-    await owner.post(`/v1/orgs/${orgId}/invitations`).send({ email: member.email, role }).expect(201);
+  async addMember(
+    owner: TestAgent,
+    orgId: string,
+    member: { agent: TestAgent; email: string },
+    role: string,
+  ): Promise<void> {
+    await owner
+      .post(`/v1/orgs/${orgId}/invitations`)
+      .send({ email: member.email, role })
+      .expect(201);
     const mail = await this.smtp.waitFor(member.email, (m) => m.subject.includes('invited'));
-    await member.agent.post('/v1/invitations/accept').send({ token: tokenFrom(mail) }).expect(201);
+    await member.agent
+      .post('/v1/invitations/accept')
+      .send({ token: tokenFrom(mail) })
+      .expect(201);
   }
 
   async auditActions(orgId: string | null): Promise<string[]> {

@@ -23,7 +23,11 @@ export interface Spawned {
 }
 
 /** Runs a built entrypoint (`dist/...`) as a real process with its own environment. */
-export function spawnNode(script: string, args: string[], env: Record<string, string | undefined>): Spawned {
+export function spawnNode(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Spawned {
   const child = spawn(process.execPath, [join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
@@ -32,7 +36,9 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   return {
     child,
     output: () => out,
@@ -47,7 +53,11 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
   };
 }
 
-export async function runNode(script: string, args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
+export async function runNode(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; output: string }> {
   const p = spawnNode(script, args, env);
   const code = await p.exited;
   return { code, output: p.output() };

@@ -23,9 +23,9 @@ export class SmtpSink {
       onData: (stream, _session, callback) => {
         simpleParser(stream)
           .then((parsed) => {
-            const to = (Array.isArray(parsed.to) ? parsed.to : parsed.to ? [parsed.to] : []).flatMap((a) =>
-              a.value.map((v) => v.address ?? ''),
-            );
+            const to = (
+              Array.isArray(parsed.to) ? parsed.to : parsed.to ? [parsed.to] : []
+            ).flatMap((a) => a.value.map((v) => v.address ?? ''));
             this.mails.push({
               to,
               subject: parsed.subject ?? '',
@@ -38,7 +38,9 @@ export class SmtpSink {
       },
     });
     await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
-    this.port = ((this.server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+    this.port = (
+      this.server as unknown as { server: { address(): AddressInfo } }
+    ).server.address().port;
     return this;
   }
 
@@ -47,13 +49,19 @@ export class SmtpSink {
   }
 
   /** Waits for a mail to `to` matching `filter`; the machine is shared, so be generous. */
-  async waitFor(to: string, filter: (m: ReceivedMail) => boolean = () => true, timeoutMs = 20000): Promise<ReceivedMail> {
+  async waitFor(
+    to: string,
+    filter: (m: ReceivedMail) => boolean = () => true,
+    timeoutMs = 20000,
+  ): Promise<ReceivedMail> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.mails.find((m) => m.to.includes(to) && filter(m));
       if (found) return found;
       if (Date.now() > deadline) {
-        throw new Error(`no mail to ${to} within ${timeoutMs} ms (got: ${this.mails.map((m) => `${m.to}:${m.subject}`).join(', ')})`);
+        throw new Error(
+          `no mail to ${to} within ${timeoutMs} ms (got: ${this.mails.map((m) => `${m.to}:${m.subject}`).join(', ')})`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-export const ADMIN_DATABASE_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_DATABASE_URL =
+  process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh database name and Redis prefix per test run, so runs never share state. */
 export function newRunIdentity(): { database: string; redisPrefix: string } {

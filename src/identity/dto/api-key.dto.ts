@@ -13,6 +13,7 @@ import {
   MaxLength,
   MinLength,
 } from 'class-validator';
+import { NO_CONTROL_CHARS } from '../../common/text';
 import { Scope, SCOPES } from '../roles';
 
 export class CreateApiKeyDto {
@@ -20,7 +21,7 @@ export class CreateApiKeyDto {
   @IsString()
   @MinLength(1)
   @MaxLength(100)
-  @Matches(/^[^\u0000-\u001f\u007f]+$/, { message: 'name must not contain control characters' })
+  @Matches(NO_CONTROL_CHARS, { message: 'name must not contain control characters' })
   name!: string;
 
   @ApiProperty({ format: 'uuid' })

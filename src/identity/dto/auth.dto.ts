@@ -8,7 +8,10 @@ const trimLower = ({ value }: { value: unknown }) =>
 export class SignupDto {
   @ApiProperty({ example: 'dev@example.com', maxLength: 254 })
   @Transform(trimLower)
-  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'email must be a valid email address' })
+  @IsEmail(
+    { allow_display_name: false, allow_ip_domain: false },
+    { message: 'email must be a valid email address' },
+  )
   @MaxLength(254)
   email!: string;
 

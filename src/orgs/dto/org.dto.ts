@@ -1,6 +1,15 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsIn, IsString, Matches, MaxLength, MinLength, NotContains } from 'class-validator';
+import {
+  IsEmail,
+  IsIn,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+  NotContains,
+} from 'class-validator';
+import { NO_CONTROL_CHARS } from '../../common/text';
 import { Role, ROLES } from '../../identity/roles';
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,46}[a-z0-9])$/;
@@ -10,13 +19,18 @@ export class CreateOrgDto {
   @IsString()
   @MinLength(1)
   @MaxLength(100)
-  @Matches(/^[^\u0000-\u001f\u007f]+$/, { message: 'name must not contain control characters' })
+  @Matches(NO_CONTROL_CHARS, { message: 'name must not contain control characters' })
   name!: string;
 
-  @ApiProperty({ example: 'acme', pattern: SLUG_PATTERN.source, description: '3-48 chars: a-z, 0-9, -' })
+  @ApiProperty({
+    example: 'acme',
+    pattern: SLUG_PATTERN.source,
+    description: '3-48 chars: a-z, 0-9, -',
+  })
   @IsString()
   @Matches(SLUG_PATTERN, {
-    message: 'slug must be 3-48 characters of a-z, 0-9 and -, starting and ending with a letter or digit',
+    message:
+      'slug must be 3-48 characters of a-z, 0-9 and -, starting and ending with a letter or digit',
   })
   @NotContains('--', { message: 'slug must not contain "--"' })
   slug!: string;
@@ -45,7 +59,9 @@ export class ChangeRoleDto {
 
 export class CreateInvitationDto {
   @ApiProperty({ example: 'teammate@example.com' })
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.trim().toLowerCase() : value,
+  )
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email!: string;
