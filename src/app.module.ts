@@ -3,7 +3,7 @@ import cookieParser from 'cookie-parser';
 import { APP_FILTER } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
-import { bodyMiddleware, requestContextMiddleware } from './common/http-middleware';
+import { bodyMiddleware, formRule, requestContextMiddleware } from './common/http-middleware';
 import { ProblemFilter } from './common/problem.filter';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -16,6 +16,7 @@ import { OrgsModule } from './orgs/orgs.module';
 import { QueueModule } from './queue.module';
 import { RedisModule } from './redis/redis.module';
 import { SecurityModule } from './security/security.module';
+import { WebModule } from './web/web.module';
 
 /** Infrastructure shared by the API server and the worker. */
 export const CORE_IMPORTS = [
@@ -31,7 +32,7 @@ export const CORE_IMPORTS = [
 
 /** The API server: HTTP routes only enqueue jobs; processors live in WorkerModule. */
 @Module({
-  imports: [...CORE_IMPORTS, IdentityModule, OrgsModule, AdminModule, HealthModule],
+  imports: [...CORE_IMPORTS, IdentityModule, OrgsModule, AdminModule, HealthModule, WebModule],
   providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
 })
 export class AppModule implements NestModule {
@@ -40,7 +41,14 @@ export class AppModule implements NestModule {
   // Runs after the request logger (LoggingModule), so refusals here are logged with their request id.
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(requestContextMiddleware(), cookieParser(), bodyMiddleware(this.config.BODY_LIMIT))
+      .apply(
+        requestContextMiddleware(),
+        cookieParser(),
+        bodyMiddleware(this.config.BODY_LIMIT, [
+          formRule('/verify-email', '4kb'),
+          formRule('/invitations/accept', '4kb'),
+        ]),
+      )
       .forRoutes('*');
   }
 }

@@ -41,10 +41,20 @@ function hasBody(req: Request): boolean {
 }
 
 export interface BodyRule {
-  /** Path prefix this rule covers. */
-  prefix: string;
-  /** Accepted media types (without parameters) besides JSON. */
-  types: string[];
+  /** Exact path this rule covers. */
+  path: string;
+  /** Accepted media type (without parameters) besides JSON, and its parser. */
+  type: string;
+  parser: RequestHandler;
+}
+
+/** Browser form posts, for the few HTML pages that a mail link opens. */
+export function formRule(path: string, limit: string): BodyRule {
+  return {
+    path,
+    type: 'application/x-www-form-urlencoded',
+    parser: express.urlencoded({ extended: false, limit, parameterLimit: 20 }),
+  };
 }
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json$/;
@@ -66,8 +76,9 @@ export function bodyMiddleware(limit: string, extraRules: BodyRule[] = []): Requ
       return problem(req, res, 'unsupported-media-type', 'Only UTF-8 JSON bodies are accepted');
     }
     if (!isJson) {
-      const rule = extraRules.find((r) => req.path.startsWith(r.prefix));
-      if (rule && rule.types.includes(mediaType)) return next();
+      const path = req.originalUrl.split('?')[0];
+      const rule = extraRules.find((r) => r.path === path && r.type === mediaType);
+      if (rule) return parseWith(rule.parser, req, res, next, limit);
       return problem(
         req,
         res,
@@ -75,16 +86,26 @@ export function bodyMiddleware(limit: string, extraRules: BodyRule[] = []): Requ
         `Send the body as application/json${mediaType ? `, not ${mediaType}` : ''}`,
       );
     }
-    json(req, res, (err?: unknown) => {
-      if (!err) return next();
-      const type = (err as { type?: string }).type;
-      if (type === 'entity.too.large') {
-        return problem(req, res, 'payload-too-large', `The body exceeds the ${limit} limit`);
-      }
-      if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-        return problem(req, res, 'unsupported-media-type', 'Only UTF-8 JSON bodies are accepted');
-      }
-      return problem(req, res, 'malformed-body', 'The body is not valid JSON');
-    });
+    parseWith(json, req, res, next, limit);
   };
+}
+
+function parseWith(
+  parser: RequestHandler,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  limit: string,
+) {
+  void parser(req, res, (err?: unknown) => {
+    if (!err) return next();
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      return problem(req, res, 'payload-too-large', `The body exceeds the ${limit} limit`);
+    }
+    if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+      return problem(req, res, 'unsupported-media-type', 'Only UTF-8 bodies are accepted');
+    }
+    return problem(req, res, 'malformed-body', 'The body could not be parsed');
+  });
 }

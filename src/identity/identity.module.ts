@@ -34,6 +34,7 @@ import { UsersService } from './users.service';
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [
+    AuthService,
     UsersService,
     SessionService,
     PasswordHasher,

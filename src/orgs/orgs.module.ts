@@ -8,5 +8,6 @@ import { OrgsService } from './orgs.service';
   imports: [IdentityModule],
   controllers: [OrgsController, InvitationsController],
   providers: [OrgsService, InvitationsService],
+  exports: [InvitationsService],
 })
 export class OrgsModule {}
