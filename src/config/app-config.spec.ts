@@ -36,7 +36,6 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['BODY_LIMIT', 'lots'],
     ['REDIS_PREFIX', 'has space'],
-    ['METRICS_TOKEN', 'short'],
     ['SESSION_IDLE_TTL_SECONDS', '5'],
   ])('names %s when it is %j, without echoing the value', (key, value) => {
     let error: unknown;

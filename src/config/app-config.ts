@@ -4,7 +4,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsOptional,
   IsString,
   IsUrl,
   Matches,
@@ -107,11 +106,6 @@ export class AppConfig {
   @IsInt()
   @Min(60)
   INVITATION_TTL_SECONDS = 7 * 24 * 3600;
-
-  @IsOptional()
-  @IsString()
-  @MinLength(16)
-  METRICS_TOKEN?: string;
 }
 
 export class ConfigError extends Error {}
@@ -120,7 +114,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const raw: Record<string, string> = {};
   const keys = Object.keys(new AppConfig());
-  for (const key of [...keys, 'METRICS_TOKEN']) {
+  for (const key of keys) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
