@@ -3,7 +3,12 @@ import { freePort } from '../helpers/processes';
 
 describe('when Redis is unreachable', () => {
   let h: Harness;
+  let apiKey: string;
   beforeAll(async () => {
+    const up = await Harness.start();
+    const { agent } = await up.verifiedUser();
+    apiKey = (await up.apiKey(agent, (await up.org(agent)).id, ['org:read'])).key;
+    await up.stop();
     const closed = await freePort();
     h = await Harness.start({ worker: false, env: { REDIS_URL: `redis://127.0.0.1:${closed}` } });
   });
@@ -17,6 +22,16 @@ describe('when Redis is unreachable', () => {
       .post('/v1/auth/login')
       .send({ email: uniqueEmail(), password: PASSWORD })
       .expect(503);
+    expectProblem(res.body, 'service-unavailable');
+  });
+
+  it('API keys keep working: they need only PostgreSQL', async () => {
+    const res = await h.http().get('/v1/me').set('Authorization', `Bearer ${apiKey}`).expect(200);
+    expect(res.body.authenticatedWith).toBe('api_key');
+  });
+
+  it('a session cookie cannot be checked: 503, not a silent logout', async () => {
+    const res = await h.http().get('/v1/me').set('Cookie', `it_session=${'a'.repeat(43)}`).expect(503);
     expectProblem(res.body, 'service-unavailable');
   });
 
