@@ -16,6 +16,7 @@ import { OrgsModule } from './orgs/orgs.module';
 import { QueueModule } from './queue.module';
 import { RedisModule } from './redis/redis.module';
 import { SecurityModule } from './security/security.module';
+import { TunnelsModule } from './tunnels/tunnels.module';
 import { WebModule } from './web/web.module';
 
 /** Infrastructure shared by the API server and the worker. */
@@ -32,7 +33,15 @@ export const CORE_IMPORTS = [
 
 /** The API server: HTTP routes only enqueue jobs; processors live in WorkerModule. */
 @Module({
-  imports: [...CORE_IMPORTS, IdentityModule, OrgsModule, AdminModule, HealthModule, WebModule],
+  imports: [
+    ...CORE_IMPORTS,
+    IdentityModule,
+    OrgsModule,
+    AdminModule,
+    HealthModule,
+    WebModule,
+    TunnelsModule,
+  ],
   providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
 })
 export class AppModule implements NestModule {

@@ -106,6 +106,53 @@ export class AppConfig {
   @IsInt()
   @Min(60)
   INVITATION_TTL_SECONDS = 7 * 24 * 3600;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  INGRESS_PORT = 8080;
+
+  @IsString()
+  INGRESS_HOST = '0.0.0.0';
+
+  @Matches(
+    /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+    {
+      message: 'must be a lowercase DNS name such as tunnels.example.com',
+    },
+  )
+  TUNNEL_DOMAIN = 'localhost';
+
+  @IsIn(['http', 'https'])
+  TUNNEL_PUBLIC_SCHEME: 'http' | 'https' = 'http';
+
+  /** Port shown in public URLs; defaults to INGRESS_PORT, and is left out when 80/443 matches the scheme. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(-1)
+  @Max(65535)
+  TUNNEL_PUBLIC_PORT = -1;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  TUNNELS_PER_ORG = 25;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  INGRESS_RESPONSE_TIMEOUT_SECONDS = 120;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  NAME_HOLD_SECONDS = 15 * 60;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  AGENT_PING_INTERVAL_MS = 10_000;
 }
 
 export class ConfigError extends Error {}

@@ -6,6 +6,8 @@ import { Invitation } from '../orgs/entities/invitation.entity';
 import { Membership } from '../orgs/entities/membership.entity';
 import { Org } from '../orgs/entities/org.entity';
 import { Foundation1733340000000 } from './migrations/1733340000000-foundation';
+import { ReservedNames1733350000000 } from './migrations/1733350000000-reserved-names';
+import { ReservedName } from '../tunnels/entities/reserved-name.entity';
 
 export const ENTITIES = [
   User,
@@ -15,5 +17,6 @@ export const ENTITIES = [
   Membership,
   Invitation,
   AuditEvent,
+  ReservedName,
 ];
-export const MIGRATIONS = [Foundation1733340000000];
+export const MIGRATIONS = [Foundation1733340000000, ReservedNames1733350000000];

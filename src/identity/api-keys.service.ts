@@ -8,7 +8,7 @@ import { generateApiKey, hashesEqual, parseApiKey } from './api-key-token';
 import type { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import { ApiKey } from './entities/api-key.entity';
 import type { ApiKeyPrincipal, Principal } from './principal';
-import { isScope, Role } from './roles';
+import { isScope, Role, scopesOfRole } from './roles';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -105,6 +105,25 @@ export class ApiKeysService {
         [row.id, ip],
       )
       .catch((err: unknown) => this.logger.warn({ err }, 'could not record API key use'));
+  }
+
+  /** Which of these keys may still open tunnels: not revoked or expired, creator still a member. */
+  async stillValid(ids: string[]): Promise<Set<string>> {
+    const rows: { id: string; scopes: string[]; role: Role }[] = await this.db.query(
+      `SELECT k.id, k.scopes, m.role FROM api_keys k
+         JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.created_by_user_id
+        WHERE k.id = ANY($1::uuid[]) AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
+      [ids],
+    );
+    return new Set(
+      rows
+        .filter(
+          (r) =>
+            r.scopes.includes('tunnels:connect') &&
+            scopesOfRole(r.role).includes('tunnels:connect'),
+        )
+        .map((r) => r.id),
+    );
   }
 
   async create(principal: Principal, dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {

@@ -31,7 +31,11 @@ describe('when Redis is unreachable', () => {
   });
 
   it('a session cookie cannot be checked: 503, not a silent logout', async () => {
-    const res = await h.http().get('/v1/me').set('Cookie', `it_session=${'a'.repeat(43)}`).expect(503);
+    const res = await h
+      .http()
+      .get('/v1/me')
+      .set('Cookie', `it_session=${'a'.repeat(43)}`)
+      .expect(503);
     expectProblem(res.body, 'service-unavailable');
   });
 

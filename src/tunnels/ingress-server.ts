@@ -1,0 +1,219 @@
+import http, { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import {
+  constants as h2c,
+  ClientHttp2Stream,
+  IncomingHttpHeaders as H2Headers,
+  OutgoingHttpHeaders as H2Out,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import proxyAddr from 'proxy-addr';
+import { forwardableHeaders } from '@instatunnel/tunnel-protocol';
+import { AppConfig } from '../config/app-config';
+import type { AgentConnection } from './agent-connection';
+import { IngressProblem, PAGES, statusLine } from './error-pages';
+import { TunnelRegistry } from './tunnel-registry';
+
+type TrustFn = (addr: string, i: number) => boolean;
+
+/**
+ * The public tunnel listener: a plain node http.Server, routing by Host to live agents. It has no
+ * route into Nest (an unknown host gets the 404 page from here), so tunnel traffic cannot reach the
+ * API or /admin by any Host or path trick. Kept free of Nest, reflection and per-request closures
+ * beyond what streaming needs.
+ */
+@Injectable()
+export class IngressServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(IngressServer.name);
+  private readonly server: http.Server;
+  private readonly suffix: string;
+  private readonly trust: TrustFn;
+  private readonly timeoutMs: number;
+  port = 0;
+
+  constructor(
+    private readonly registry: TunnelRegistry,
+    private readonly config: AppConfig,
+  ) {
+    this.suffix = `.${config.TUNNEL_DOMAIN}`;
+    const trusted = config.TRUSTED_PROXIES.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s && s !== 'none');
+    this.trust = trusted.length ? proxyAddr.compile(trusted) : () => false;
+    this.timeoutMs = config.INGRESS_RESPONSE_TIMEOUT_SECONDS * 1000;
+    this.server = http.createServer(
+      { keepAlive: true, requestTimeout: 0, headersTimeout: 30_000 },
+      (req, res) => this.onRequest(req, res),
+    );
+    this.server.keepAliveTimeout = 65_000;
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.INGRESS_PORT, this.config.INGRESS_HOST, () => resolve());
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    this.logger.log(
+      `ingress listening on ${this.config.INGRESS_HOST}:${this.port} for *${this.suffix}`,
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** `<name>.<TUNNEL_DOMAIN>[:port]` → name; one label only. */
+  private nameOf(host: string | undefined): string | null {
+    if (!host) return null;
+    let h = host.toLowerCase();
+    const colon = h.lastIndexOf(':');
+    if (colon > 0 && h.indexOf(']') < colon) h = h.slice(0, colon);
+    if (h.endsWith('.')) h = h.slice(0, -1);
+    if (!h.endsWith(this.suffix)) return null;
+    const name = h.slice(0, h.length - this.suffix.length);
+    return name.length > 0 && name.indexOf('.') === -1 ? name : null;
+  }
+
+  private page(res: ServerResponse, req: IncomingMessage, kind: IngressProblem): void {
+    const p = PAGES[kind];
+    const html = (req.headers.accept ?? '').includes('text/html');
+    const body = html ? p.html : p.json;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(p.status, {
+      'content-type': html ? 'text/html; charset=utf-8' : 'application/problem+json',
+      'content-length': body.length,
+      'cache-control': 'no-store',
+      'x-instatunnel-error': kind,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  private route(req: IncomingMessage): { conn?: AgentConnection; problem?: IngressProblem } {
+    const name = this.nameOf(req.headers.host);
+    if (name === null) return { problem: req.headers.host ? 'tunnel-not-found' : 'bad-host' };
+    const pool = this.registry.lookup(name);
+    if (!pool) return { problem: 'tunnel-not-found' };
+    const conn = pool.pick();
+    if (!conn || conn.closed || conn.session.destroyed) return { problem: 'agent-unavailable' };
+    return { conn };
+  }
+
+  private forwardedHeaders(req: IncomingMessage, method: string): H2Out {
+    const out = forwardableHeaders(req.headers) as H2Out;
+    delete out.expect;
+    const peer = req.socket.remoteAddress ?? '';
+    const trusted = this.trust(peer, 0);
+    const priorFor = req.headers['x-forwarded-for'];
+    out['x-forwarded-for'] = trusted && priorFor ? `${String(priorFor)}, ${peer}` : peer;
+    const priorProto = req.headers['x-forwarded-proto'];
+    out['x-forwarded-proto'] = trusted && typeof priorProto === 'string' ? priorProto : 'http';
+    out['x-forwarded-host'] = req.headers.host ?? '';
+    out[':method'] = method;
+    out[':path'] = req.url ?? '/';
+    out[':authority'] = req.headers.host ?? '';
+    out[':scheme'] = 'http';
+    return out;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const { conn, problem } = this.route(req);
+    if (!conn) return this.page(res, req, problem!);
+    const headers = this.forwardedHeaders(req, req.method ?? 'GET');
+    const cl = req.headers['content-length'];
+    const hasBody = cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = conn.session.request(headers, { endStream: !hasBody });
+    } catch {
+      return this.page(res, req, 'agent-unavailable');
+    }
+    conn.requests++;
+    const timer = setTimeout(() => {
+      this.page(res, req, 'origin-timeout');
+      stream.close(h2c.NGHTTP2_CANCEL);
+    }, this.timeoutMs);
+    stream.on('response', (h: H2Headers) => {
+      clearTimeout(timer);
+      const status = Number(h[':status']);
+      res.writeHead(status, forwardableHeaders(h) as OutgoingHttpHeaders);
+      // Count after piping: a 'data' listener attached earlier would start the flow too soon.
+      stream.pipe(res);
+      stream.on('data', (chunk: Buffer) => (conn.bytesOut += chunk.length));
+    });
+    stream.on('error', () => undefined);
+    stream.on('close', () => {
+      clearTimeout(timer);
+      if (!res.headersSent) this.page(res, req, 'agent-disconnected');
+      else if (!res.writableEnded) res.destroy();
+    });
+    if (hasBody) {
+      req.on('data', (chunk: Buffer) => (conn.bytesIn += chunk.length));
+      req.pipe(stream);
+    }
+    // The public client left: reset the stream so the agent stops work on it.
+    res.on('close', () => {
+      if (!res.writableFinished && !stream.closed) stream.close(h2c.NGHTTP2_CANCEL);
+    });
+  }
+
+  /** WebSocket passthrough over an extended CONNECT stream (RFC 8441). */
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const { conn, problem } = this.route(req);
+    const reject = (kind: IngressProblem) => {
+      const p = PAGES[kind];
+      socket.end(
+        `${statusLine(p.status)}\r\nContent-Type: application/problem+json\r\nContent-Length: ${p.json.length}\r\nConnection: close\r\n\r\n${p.json.toString()}`,
+      );
+    };
+    if (!conn) return reject(problem!);
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return reject('bad-host');
+    const headers = this.forwardedHeaders(req, 'CONNECT');
+    headers[':protocol'] = 'websocket';
+    let stream: ClientHttp2Stream;
+    try {
+      stream = conn.session.request(headers, { endStream: false });
+    } catch {
+      return reject('agent-unavailable');
+    }
+    conn.requests++;
+    stream.on('error', () => socket.destroy());
+    stream.on('close', () => socket.destroy());
+    socket.on('close', () => {
+      if (!stream.closed) stream.close(h2c.NGHTTP2_CANCEL);
+    });
+    stream.on('response', (h: H2Headers) => {
+      const status = Number(h[':status']);
+      const rest = forwardableHeaders(h);
+      if (status === 200) {
+        let head101 =
+          'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n';
+        for (const k in rest) head101 += `${k}: ${String(rest[k])}\r\n`;
+        socket.write(`${head101}\r\n`);
+        if (head.length) stream.write(head);
+        stream.on('data', (c: Buffer) => (conn.bytesOut += c.length));
+        socket.on('data', (c: Buffer) => (conn.bytesIn += c.length));
+        stream.pipe(socket);
+        socket.pipe(stream);
+        return;
+      }
+      let line = `${statusLine(status)}\r\nConnection: close\r\n`;
+      for (const k in rest) line += `${k}: ${String(rest[k])}\r\n`;
+      socket.write(`${line}\r\n`);
+      stream.pipe(socket);
+    });
+  }
+}

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { IdentityModule } from '../identity/identity.module';
+import { ReservedName } from './entities/reserved-name.entity';
+import { IngressServer } from './ingress-server';
+import { TunnelEvents } from './tunnel-events.service';
+import { TunnelGateway } from './tunnel-gateway';
+import { TunnelRegistry } from './tunnel-registry';
+import { TunnelsController } from './tunnels.controller';
+import { TunnelsService } from './tunnels.service';
+
+/** Agent gateway, the public ingress listener, the live registry and the tunnel API. API server only. */
+@Module({
+  imports: [IdentityModule, TypeOrmModule.forFeature([ReservedName])],
+  controllers: [TunnelsController],
+  providers: [TunnelRegistry, TunnelGateway, IngressServer, TunnelEvents, TunnelsService],
+  exports: [TunnelRegistry, IngressServer],
+})
+export class TunnelsModule {}
