@@ -102,11 +102,16 @@ cat <<INFO
 
 InstaTunnel is running.
   API          http://localhost:$PORT   (OpenAPI docs: http://localhost:$PORT/docs)
+  tunnels      http://<name>.localhost:${INGRESS_PORT:-8080}   (ingress)
   demo login   $DEMO_EMAIL / $DEMO_PASSWORD   (org "demo", owner)
   API key      $API_KEY   (every scope; also in $STATE/demo.json)
   logs         $STATE/server.log  $STATE/worker.log$( [ "$MAIL_SINK" = 1 ] && echo "  $STATE/mail.log (every mail sent)")
 
 Try next:
+  # open a tunnel to a local app (here a throwaway one on port 8000)
+  python3 -m http.server 8000 &
+  npx instatunnel http 8000 --server http://localhost:$PORT --api-key $API_KEY
+  #   → prints http://<name>.localhost:${INGRESS_PORT:-8080}; curl it, or open it in a browser
   curl -s -H "Authorization: Bearer $API_KEY" http://localhost:$PORT/v1/me
   curl -s -X POST http://localhost:$PORT/v1/auth/signup -H 'content-type: application/json' \\
        -d '{"email":"you@example.com","password":"a long passphrase"}'   # then read $STATE/mail.log

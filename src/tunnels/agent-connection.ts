@@ -1,7 +1,7 @@
 import http2, { ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import WebSocket, { createWebSocketStream } from 'ws';
-import { H2_SESSION_WINDOW, H2_SETTINGS } from '@instatunnel/tunnel-protocol';
+import WebSocket from 'ws';
+import { H2_SESSION_WINDOW, H2_SETTINGS, tunnelStream } from '@instatunnel/tunnel-protocol';
 
 export interface ConnectionInfo {
   id: string;
@@ -33,7 +33,7 @@ export class AgentConnection {
     readonly info: ConnectionInfo,
     private readonly ws: WebSocket,
   ) {
-    this.duplex = createWebSocketStream(ws, { highWaterMark: 1024 * 1024 });
+    this.duplex = tunnelStream(ws);
     this.duplex.on('error', () => undefined);
     this.session = http2.connect('http://agent.invalid', {
       createConnection: () => this.duplex,

@@ -1,6 +1,6 @@
 import http2, { Http2Server, ServerHttp2Session } from 'node:http2';
 import { EventEmitter } from 'node:events';
-import WebSocket, { createWebSocketStream } from 'ws';
+import WebSocket from 'ws';
 import {
   AGENT_VERSION_HEADER,
   CONNECT_PATH,
@@ -8,6 +8,7 @@ import {
   H2_SETTINGS,
   NAME_HEADER,
   TUNNEL_ID_HEADER,
+  tunnelStream,
   URL_HEADER,
 } from '@instatunnel/tunnel-protocol';
 import { LocalOrigin, OriginTarget, RequestLog } from './local-origin';
@@ -146,7 +147,7 @@ export class TunnelAgent extends EventEmitter {
     ws.on('open', () => {
       this.attempt = 0;
       if (upgradeInfo?.name) this.name = upgradeInfo.name;
-      const duplex = createWebSocketStream(ws, { highWaterMark: 1024 * 1024 });
+      const duplex = tunnelStream(ws);
       duplex.on('error', () => undefined);
       this.h2server.emit('connection', duplex);
       this.armWatchdog();

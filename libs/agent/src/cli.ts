@@ -12,6 +12,7 @@ const USAGE = `instatunnel ${AGENT_VERSION}: expose a local app through your Ins
 Usage:
   instatunnel http <port|host:port> [--name NAME] [--server URL] [--api-key KEY]
                    [--host-header rewrite|preserve] [--origin-timeout SECONDS] [--json]
+                   [--log requests|none]   (none: no line per request, for heavy traffic)
   instatunnel login <api key> [--server URL]    save the key (and server) to the config file
   instatunnel version
 
@@ -72,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       'host-header': { type: 'string', default: 'rewrite' },
       'origin-timeout': { type: 'string', default: '60' },
       json: { type: 'boolean', default: false },
+      log: { type: 'string', default: 'requests' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -162,9 +164,12 @@ async function main(argv: string[]): Promise<number> {
   agent.on('error-detail', (message: string) =>
     say('error', { message }, `cannot reach ${server}: ${message}`),
   );
-  agent.on('request', (log: RequestLog) =>
-    json ? console.log(JSON.stringify({ event: 'request', ...log })) : console.log(formatLine(log)),
-  );
+  if (values.log !== 'requests' && values.log !== 'none') throw new UsageError('--log must be requests or none');
+  if (values.log === 'requests') {
+    agent.on('request', (log: RequestLog) =>
+      json ? console.log(JSON.stringify({ event: 'request', ...log })) : console.log(formatLine(log)),
+    );
+  }
 
   return new Promise<number>((resolve) => {
     agent.on(

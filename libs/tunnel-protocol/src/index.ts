@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { createWebSocketStream, type WebSocket } from 'ws';
 
 /** WebSocket path the agent dials; auth, scope, quota and name are checked before the upgrade. */
 export const CONNECT_PATH = '/v1/tunnels/connect';
@@ -169,4 +171,18 @@ export function forwardableHeaders(
     if (v !== undefined) out[key] = v;
   }
   return out;
+}
+
+/**
+ * The byte stream HTTP/2 runs on: ws's createWebSocketStream plus a `_writev`, so the frames
+ * nghttp2 queues while a send is in flight leave as one WebSocket message (one mask, one syscall)
+ * instead of one message per frame.
+ */
+export function tunnelStream(ws: WebSocket, highWaterMark = 1024 * 1024): Duplex {
+  const duplex = createWebSocketStream(ws, { highWaterMark });
+  (duplex as Duplex & { _writev: Duplex['_writev'] })._writev = (chunks, callback) => {
+    const data = chunks.length === 1 ? (chunks[0].chunk as Buffer) : Buffer.concat(chunks.map((c) => c.chunk as Buffer));
+    ws.send(data, callback);
+  };
+  return duplex;
 }
