@@ -14,11 +14,17 @@ import { freePort, runNode, waitForHttp } from '../test/helpers/processes';
 
 const ROOT = join(__dirname, '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
-const ADMIN_DB = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_DB =
+  process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 async function load(url: string, headers: Record<string, string>, connections: number) {
   const r = await autocannon({ url, headers, connections, duration: DURATION, pipelining: 1 });
-  return { rps: Math.round(r.requests.average), meanMs: r.latency.average, p99Ms: r.latency.p99, non2xx: r.non2xx };
+  return {
+    rps: Math.round(r.requests.average),
+    meanMs: r.latency.average,
+    p99Ms: r.latency.p99,
+    non2xx: r.non2xx,
+  };
 }
 
 async function main(): Promise<void> {
@@ -37,10 +43,25 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     COOKIE_SECURE: 'false',
   };
-  const server = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], { env: { ...process.env, ...env }, stdio: 'inherit' });
+  const server = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+  });
   try {
     await runNode('dist/src/cli.js', ['migrate'], { ...process.env, ...env });
-    const seeded = await runNode('dist/src/cli.js', ['demo-seed', '--email', 'bench@example.com', '--password', 'bench password 123', '--org', 'bench'], { ...process.env, ...env });
+    const seeded = await runNode(
+      'dist/src/cli.js',
+      [
+        'demo-seed',
+        '--email',
+        'bench@example.com',
+        '--password',
+        'bench password 123',
+        '--org',
+        'bench',
+      ],
+      { ...process.env, ...env },
+    );
     const { apiKey } = JSON.parse(seeded.output.trim().split('\n').at(-1)!) as { apiKey: string };
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/readyz`);
@@ -59,14 +80,25 @@ async function main(): Promise<void> {
     ] as [string, string, Record<string, string>][]) {
       const c50 = await load(base + path, headers, 50);
       const c1 = await load(base + path, headers, 1);
-      rows.push({ route: name, 'req/s @50': c50.rps, 'p99 ms @50': c50.p99Ms, 'mean ms @1': Number(c1.meanMs.toFixed(2)), non2xx: c50.non2xx + c1.non2xx });
+      rows.push({
+        route: name,
+        'req/s @50': c50.rps,
+        'p99 ms @50': c50.p99Ms,
+        'mean ms @1': Number(c1.meanMs.toFixed(2)),
+        non2xx: c50.non2xx + c1.non2xx,
+      });
     }
     const baseline = rows[0]['req/s @50'] as number;
-    for (const r of rows) r['vs baseline'] = `${((r['req/s @50'] as number) / baseline).toFixed(2)}x`;
+    for (const r of rows)
+      r['vs baseline'] = `${((r['req/s @50'] as number) / baseline).toFixed(2)}x`;
     console.table(rows);
     writeFileSync(
       join(ROOT, 'bench/results/api-auth.json'),
-      JSON.stringify({ date: new Date().toISOString(), node: process.version, durationSeconds: DURATION, rows }, null, 2) + '\n',
+      JSON.stringify(
+        { date: new Date().toISOString(), node: process.version, durationSeconds: DURATION, rows },
+        null,
+        2,
+      ) + '\n',
     );
   } finally {
     server.kill('SIGTERM');

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { TunnelAgent } from '../libs/agent/src/agent';
 import { freePort, runNode, spawnNode, waitForHttp } from '../test/helpers/processes';
-import { peakRssMiB } from '../test/helpers/tunnel-stack';
+import { peakRssMiB, rssMiB } from '../test/helpers/tunnel-stack';
 
 const ROOT = join(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -50,12 +50,19 @@ http.createServer((req, res) => {
 }).listen(Number(process.env.PORT), '127.0.0.1');`;
 
 function nodeScript(code: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['-e', code], { env: { ...process.env, ...env }, stdio: 'inherit' });
+  return spawn(process.execPath, ['-e', code], {
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+  });
 }
 
 async function rps(url: string, host: string, connections: number) {
   const r = await autocannon({ url, connections, duration: SECONDS, headers: { host } });
-  return { rps: Math.round(r.requests.average), meanMs: r.latency.average, errors: r.errors + r.non2xx };
+  return {
+    rps: Math.round(r.requests.average),
+    meanMs: r.latency.average,
+    errors: r.errors + r.non2xx,
+  };
 }
 
 /** Sequential streaming downloads, MB/s (autocannon under-reads large bodies). */
@@ -81,18 +88,29 @@ async function download(port: number, host: string, path: string, count: number)
 async function upload(port: number, host: string, size: number): Promise<number> {
   const chunk = randomBytes(1024 * 1024);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/upload', headers: { host, 'content-length': String(size) }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(Number(body)));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/upload',
+        headers: { host, 'content-length': String(size) },
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(Number(body)));
+      },
+    );
     req.on('error', reject);
     let left = size;
     const pump = () => {
       while (left > 0) {
         const n = Math.min(left, chunk.length);
         left -= n;
-        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return req.once('drain', pump);
+        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n)))
+          return req.once('drain', pump);
       }
       req.end();
     };
@@ -100,21 +118,22 @@ async function upload(port: number, host: string, size: number): Promise<number>
   });
 }
 
-function rssMiB(pid: number): number {
-  const s = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string; // eslint-disable-line @typescript-eslint/no-require-imports
-  return Number(/VmRSS:\s+(\d+)/.exec(s)![1]) / 1024;
-}
-
 async function main(): Promise<void> {
   const { Client } = await import('pg');
-  const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const adminUrl =
+    process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const db = `instatunnel_bench_${randomBytes(3).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${db}"`);
   const dbUrl = new URL(adminUrl);
   dbUrl.pathname = `/${db}`;
-  const [originPort, proxyPort, apiPort, ingressPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [originPort, proxyPort, apiPort, ingressPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const env = {
     DATABASE_URL: dbUrl.toString(),
     REDIS_PREFIX: `it-bench-${randomBytes(3).toString('hex')}:`,
@@ -130,17 +149,48 @@ async function main(): Promise<void> {
   const kill = (c: ChildProcess) => ({ stop: async () => void c.kill('SIGTERM') });
   try {
     children.push(kill(nodeScript(ORIGIN, { PORT: String(originPort) })));
-    children.push(kill(nodeScript(PROXY, { PORT: String(proxyPort), UPSTREAM: String(originPort) })));
+    children.push(
+      kill(nodeScript(PROXY, { PORT: String(proxyPort), UPSTREAM: String(originPort) })),
+    );
     await runNode('dist/src/cli.js', ['migrate'], env);
-    const seeded = await runNode('dist/src/cli.js', ['demo-seed', '--email', 'bench@example.com', '--password', 'bench password 123', '--org', 'bench'], env);
+    const seeded = await runNode(
+      'dist/src/cli.js',
+      [
+        'demo-seed',
+        '--email',
+        'bench@example.com',
+        '--password',
+        'bench password 123',
+        '--org',
+        'bench',
+      ],
+      env,
+    );
     const { apiKey } = JSON.parse(seeded.output.trim().split('\n').at(-1)!) as { apiKey: string };
     const server = spawnNode('dist/src/main.js', [], env);
     children.push(server);
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`);
-    const agent = spawnNode('dist/libs/agent/src/cli.js', ['http', String(originPort), '--server', `http://127.0.0.1:${apiPort}`, '--api-key', apiKey, '--name', 'bench', '--log', 'none'], {});
+    const agent = spawnNode(
+      'dist/libs/agent/src/cli.js',
+      [
+        'http',
+        String(originPort),
+        '--server',
+        `http://127.0.0.1:${apiPort}`,
+        '--api-key',
+        apiKey,
+        '--name',
+        'bench',
+        '--log',
+        'none',
+      ],
+      {},
+    );
     children.push(agent);
     for (let i = 0; i < 200; i++) {
-      const res = await fetch(`http://127.0.0.1:${ingressPort}/`, { headers: { host: 'bench.localhost' } }).catch(() => null);
+      const res = await fetch(`http://127.0.0.1:${ingressPort}/`, {
+        headers: { host: 'bench.localhost' },
+      }).catch(() => null);
       if (res?.status === 200) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -153,7 +203,8 @@ async function main(): Promise<void> {
       { name: 'baseline proxy', port: proxyPort, host: `127.0.0.1:${proxyPort}` },
       { name: 'tunnel', port: ingressPort, host: tunnelHost },
     ];
-    const results: Record<string, { rps: number; meanMs: number; mbps: number; errors: number }> = {};
+    const results: Record<string, { rps: number; meanMs: number; mbps: number; errors: number }> =
+      {};
     for (const t of targets) {
       await rps(`http://127.0.0.1:${t.port}/`, t.host, 10); // warm-up
       const c50 = await rps(`http://127.0.0.1:${t.port}/`, t.host, 50);
@@ -173,7 +224,13 @@ async function main(): Promise<void> {
     const rssBeforeIdle = rssMiB(serverPid);
     let online = 0;
     for (let i = 0; i < IDLE; i++) {
-      const a = new TunnelAgent({ server: `http://127.0.0.1:${apiPort}`, apiKey, target: { host: '127.0.0.1', port: originPort }, hostHeader: 'rewrite', originTimeoutMs: 60000 });
+      const a = new TunnelAgent({
+        server: `http://127.0.0.1:${apiPort}`,
+        apiKey,
+        target: { host: '127.0.0.1', port: originPort },
+        hostHeader: 'rewrite',
+        originTimeoutMs: 60000,
+      });
       a.on('online', () => online++);
       a.start();
       idleAgents.push(a);
@@ -188,9 +245,33 @@ async function main(): Promise<void> {
     const b = results['baseline proxy'];
     const t = results.tunnel;
     const rows = [
-      { metric: 'req/s @50 conns (1 KiB)', direct: d.rps, baseline: b.rps, tunnel: t.rps, 'tunnel/direct': (t.rps / d.rps).toFixed(2), 'tunnel/baseline': (t.rps / b.rps).toFixed(2), target: '>= 0.5x baseline' },
-      { metric: 'mean latency @1 conn (ms)', direct: d.meanMs, baseline: b.meanMs, tunnel: t.meanMs, 'tunnel/direct': `+${(t.meanMs - d.meanMs).toFixed(2)} ms`, 'tunnel/baseline': `+${(t.meanMs - b.meanMs).toFixed(2)} ms`, target: '<= +0.3 ms vs direct' },
-      { metric: '10 MiB download (MB/s)', direct: Math.round(d.mbps), baseline: Math.round(b.mbps), tunnel: Math.round(t.mbps), 'tunnel/direct': (t.mbps / d.mbps).toFixed(2), 'tunnel/baseline': (t.mbps / b.mbps).toFixed(2), target: '>= 0.3x direct' },
+      {
+        metric: 'req/s @50 conns (1 KiB)',
+        direct: d.rps,
+        baseline: b.rps,
+        tunnel: t.rps,
+        'tunnel/direct': (t.rps / d.rps).toFixed(2),
+        'tunnel/baseline': (t.rps / b.rps).toFixed(2),
+        target: '>= 0.5x baseline',
+      },
+      {
+        metric: 'mean latency @1 conn (ms)',
+        direct: d.meanMs,
+        baseline: b.meanMs,
+        tunnel: t.meanMs,
+        'tunnel/direct': `+${(t.meanMs - d.meanMs).toFixed(2)} ms`,
+        'tunnel/baseline': `+${(t.meanMs - b.meanMs).toFixed(2)} ms`,
+        target: '<= +0.3 ms vs direct',
+      },
+      {
+        metric: '10 MiB download (MB/s)',
+        direct: Math.round(d.mbps),
+        baseline: Math.round(b.mbps),
+        tunnel: Math.round(t.mbps),
+        'tunnel/direct': (t.mbps / d.mbps).toFixed(2),
+        'tunnel/baseline': (t.mbps / b.mbps).toFixed(2),
+        target: '>= 0.3x direct',
+      },
     ];
     console.table(rows);
     const memory = {
@@ -213,7 +294,19 @@ async function main(): Promise<void> {
     if (errors) console.warn(`non-2xx or errors during load: ${errors}`);
     writeFileSync(
       join(ROOT, 'bench/results/tunnel.json'),
-      JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds: SECONDS, results, rows, memory, errors }, null, 2) + '\n',
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          node: process.version,
+          seconds: SECONDS,
+          results,
+          rows,
+          memory,
+          errors,
+        },
+        null,
+        2,
+      ) + '\n',
     );
   } finally {
     for (const c of children.reverse()) await c.stop();

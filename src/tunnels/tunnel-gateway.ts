@@ -77,7 +77,7 @@ export class TunnelGateway implements OnApplicationBootstrap, OnApplicationShutd
     });
     const interval = this.config.AGENT_PING_INTERVAL_MS;
     this.heartbeat = setInterval(() => {
-      for (const c of this.registry.all()) c.heartbeat(interval * 2.5);
+      for (const c of this.registry.all()) c.heartbeat(interval * 2);
       void this.registry.refresh();
     }, interval);
     this.heartbeat.unref();

@@ -1,18 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { peakRssMiB, ServerProcess, startAgent, startOrigin, Origin, AgentProcess } from '../helpers/tunnel-stack';
+import {
+  peakRssMiB,
+  rssMiB,
+  ServerProcess,
+  startAgent,
+  startOrigin,
+  Origin,
+  AgentProcess,
+} from '../helpers/tunnel-stack';
 
 const SIZE = 1024 * 1024 * 1024;
 const CHUNK = randomBytes(1024 * 1024);
 const chunkHashOf = (size: number) => {
   const h = createHash('sha256');
-  for (let left = size; left > 0; left -= CHUNK.length) h.update(left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left));
+  for (let left = size; left > 0; left -= CHUNK.length)
+    h.update(left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left));
   return h.digest('hex');
 };
-
-function rssMiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string)![1]) / 1024; // eslint-disable-line @typescript-eslint/no-require-imports
-}
 
 /** Bodies are streamed both ways with backpressure: 1 GiB passes while memory stays flat. */
 describe('1 GiB through the tunnel', () => {
@@ -41,7 +46,8 @@ describe('1 GiB through the tunnel', () => {
         while (left > 0) {
           const n = Math.min(left, CHUNK.length);
           left -= n;
-          if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void res.once('drain', pump);
+          if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
+            return void res.once('drain', pump);
         }
         res.end();
       };
@@ -61,7 +67,14 @@ describe('1 GiB through the tunnel', () => {
 
     const uploaded = await new Promise<{ n: number; sha256: string }>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: server.ingressPort, method: 'POST', path: '/up', agent: false, headers: { host: `${agent.name}.localhost`, 'content-length': String(SIZE) } },
+        {
+          host: '127.0.0.1',
+          port: server.ingressPort,
+          method: 'POST',
+          path: '/up',
+          agent: false,
+          headers: { host: `${agent.name}.localhost`, 'content-length': String(SIZE) },
+        },
         (res) => {
           let body = '';
           res.on('data', (c: Buffer) => (body += c.toString()));
@@ -74,7 +87,8 @@ describe('1 GiB through the tunnel', () => {
         while (left > 0) {
           const n = Math.min(left, CHUNK.length);
           left -= n;
-          if (!req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void req.once('drain', pump);
+          if (!req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
+            return void req.once('drain', pump);
         }
         req.end();
       };
@@ -84,15 +98,24 @@ describe('1 GiB through the tunnel', () => {
 
     const downloaded = await new Promise<{ n: number; sha256: string }>((resolve, reject) => {
       http
-        .get({ host: '127.0.0.1', port: server.ingressPort, path: '/down', agent: false, headers: { host: `${agent.name}.localhost` } }, (res) => {
-          const h = createHash('sha256');
-          let n = 0;
-          res.on('data', (c: Buffer) => {
-            n += c.length;
-            h.update(c);
-          });
-          res.on('end', () => resolve({ n, sha256: h.digest('hex') }));
-        })
+        .get(
+          {
+            host: '127.0.0.1',
+            port: server.ingressPort,
+            path: '/down',
+            agent: false,
+            headers: { host: `${agent.name}.localhost` },
+          },
+          (res) => {
+            const h = createHash('sha256');
+            let n = 0;
+            res.on('data', (c: Buffer) => {
+              n += c.length;
+              h.update(c);
+            });
+            res.on('end', () => resolve({ n, sha256: h.digest('hex') }));
+          },
+        )
         .on('error', reject);
     });
     expect(downloaded).toEqual({ n: SIZE, sha256: expected });

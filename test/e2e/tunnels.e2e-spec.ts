@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Client } from 'pg';
@@ -97,6 +98,44 @@ describe('tunnels through the real agent', () => {
       });
     },
   );
+
+  it('honours Expect: 100-continue: the client gets 100 before sending the body, the body arrives intact', async () => {
+    const payload = randomBytes(256 * 1024);
+    const result = await new Promise<{
+      sawContinue: boolean;
+      body: { length: number; sha256: string };
+    }>((resolve, reject) => {
+      let sawContinue = false;
+      const req = http.request({
+        host: '127.0.0.1',
+        port: server.ingressPort,
+        method: 'POST',
+        path: '/expect',
+        agent: false,
+        headers: {
+          host: `${agent.name}.localhost`,
+          expect: '100-continue',
+          'content-length': String(payload.length),
+        },
+      });
+      req.on('continue', () => {
+        sawContinue = true;
+        req.end(payload);
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ sawContinue, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(result.sawContinue).toBe(true);
+    expect(result.body).toMatchObject({
+      length: payload.length,
+      sha256: createHash('sha256').update(payload).digest('hex'),
+    });
+  });
 
   it('strips hop-by-hop headers and sets X-Forwarded-*; the origin sees its own Host', async () => {
     const res = await viaTunnel(server, agent.name, {

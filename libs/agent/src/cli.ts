@@ -164,10 +164,13 @@ async function main(argv: string[]): Promise<number> {
   agent.on('error-detail', (message: string) =>
     say('error', { message }, `cannot reach ${server}: ${message}`),
   );
-  if (values.log !== 'requests' && values.log !== 'none') throw new UsageError('--log must be requests or none');
+  if (values.log !== 'requests' && values.log !== 'none')
+    throw new UsageError('--log must be requests or none');
   if (values.log === 'requests') {
     agent.on('request', (log: RequestLog) =>
-      json ? console.log(JSON.stringify({ event: 'request', ...log })) : console.log(formatLine(log)),
+      json
+        ? console.log(JSON.stringify({ event: 'request', ...log }))
+        : console.log(formatLine(log)),
     );
   }
 

@@ -181,7 +181,10 @@ export function forwardableHeaders(
 export function tunnelStream(ws: WebSocket, highWaterMark = 1024 * 1024): Duplex {
   const duplex = createWebSocketStream(ws, { highWaterMark });
   (duplex as Duplex & { _writev: Duplex['_writev'] })._writev = (chunks, callback) => {
-    const data = chunks.length === 1 ? (chunks[0].chunk as Buffer) : Buffer.concat(chunks.map((c) => c.chunk as Buffer));
+    const data =
+      chunks.length === 1
+        ? (chunks[0].chunk as Buffer)
+        : Buffer.concat(chunks.map((c) => c.chunk as Buffer));
     ws.send(data, callback);
   };
   return duplex;
