@@ -37,6 +37,9 @@ describe('loadConfig', () => {
     ['BODY_LIMIT', 'lots'],
     ['REDIS_PREFIX', 'has space'],
     ['SESSION_IDLE_TTL_SECONDS', '5'],
+    ['METRICS_TOKEN', 'short'],
+    ['NODE_SECRET', 'too-short-secret'],
+    ['NODE_INTERNAL_URL', 'ftp://x'],
   ])('names %s when it is %j, without echoing the value', (key, value) => {
     let error: unknown;
     try {

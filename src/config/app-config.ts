@@ -4,6 +4,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsOptional,
   IsString,
   IsUrl,
   Matches,
@@ -153,6 +154,23 @@ export class AppConfig {
   @IsInt()
   @Min(1000)
   AGENT_PING_INTERVAL_MS = 10_000;
+
+  /** Bearer token for GET /metrics; the endpoint answers 404 while it is unset. */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  METRICS_TOKEN?: string = undefined;
+
+  /** Shared by all server nodes to authenticate forwarded requests (HMAC); unset = single node. */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  NODE_SECRET?: string = undefined;
+
+  /** Where other nodes reach this node's ingress; defaults to http://127.0.0.1:<ingress port>. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http'] })
+  NODE_INTERNAL_URL?: string = undefined;
 }
 
 export class ConfigError extends Error {}

@@ -1,7 +1,12 @@
 import { STATUS_CODES } from 'node:http';
 
 export type IngressProblem =
-  'tunnel-not-found' | 'agent-unavailable' | 'agent-disconnected' | 'origin-timeout' | 'bad-host';
+  | 'tunnel-not-found'
+  | 'agent-unavailable'
+  | 'agent-disconnected'
+  | 'origin-timeout'
+  | 'bad-host'
+  | 'bad-hop';
 
 const TEXT: Record<IngressProblem, { status: number; title: string; detail: string }> = {
   'tunnel-not-found': {
@@ -25,6 +30,11 @@ const TEXT: Record<IngressProblem, { status: number; title: string; detail: stri
     detail: 'The agent did not send a response in time.',
   },
   'bad-host': { status: 400, title: 'Bad host', detail: 'The request has no usable Host header.' },
+  'bad-hop': {
+    status: 403,
+    title: 'Forwarding refused',
+    detail: 'The node-to-node signature on this request is missing, stale or wrong.',
+  },
 };
 
 export interface RenderedPage {

@@ -13,6 +13,8 @@ import { forwardableHeaders } from '@instatunnel/tunnel-protocol';
 import { AppConfig } from '../config/app-config';
 import type { AgentConnection } from './agent-connection';
 import { IngressProblem, PAGES, statusLine } from './error-pages';
+import { MetricsService } from '../metrics/metrics.service';
+import { HOP_HEADER, signHop, verifyHop } from './node-hop';
 import { TunnelRegistry } from './tunnel-registry';
 
 type TrustFn = (addr: string, i: number) => boolean;
@@ -30,11 +32,14 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly suffix: string;
   private readonly trust: TrustFn;
   private readonly timeoutMs: number;
+  private readonly secret: string | undefined;
+  private readonly peerAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   port = 0;
 
   constructor(
     private readonly registry: TunnelRegistry,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {
     this.suffix = `.${config.TUNNEL_DOMAIN}`;
     const trusted = config.TRUSTED_PROXIES.split(',')
@@ -42,6 +47,7 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
       .filter((s) => s && s !== 'none');
     this.trust = trusted.length ? proxyAddr.compile(trusted) : () => false;
     this.timeoutMs = config.INGRESS_RESPONSE_TIMEOUT_SECONDS * 1000;
+    this.secret = config.NODE_SECRET;
     this.server = http.createServer(
       { keepAlive: true, requestTimeout: 0, headersTimeout: 30_000 },
       (req, res) => this.onRequest(req, res),
@@ -62,12 +68,14 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
       this.server.listen(this.config.INGRESS_PORT, this.config.INGRESS_HOST, () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
+    if (!this.registry.internalUrl) this.registry.internalUrl = `http://127.0.0.1:${this.port}`;
     this.logger.log(
       `ingress listening on ${this.config.INGRESS_HOST}:${this.port} for *${this.suffix}`,
     );
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.peerAgent.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -86,6 +94,7 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
 
   private page(res: ServerResponse, req: IncomingMessage, kind: IngressProblem): void {
     const p = PAGES[kind];
+    this.metrics.status(p.status);
     const html = (req.headers.accept ?? '').includes('text/html');
     const body = html ? p.html : p.json;
     if (res.headersSent) {
@@ -101,19 +110,52 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  private route(req: IncomingMessage): { conn?: AgentConnection; problem?: IngressProblem } {
+  /**
+   * Resolves the request to a local agent. `forwarded` is true when another node sent it with a
+   * valid hop signature (then it is served here or nowhere, so it cannot loop); `remote` names a
+   * tunnel that may live on another node.
+   */
+  private route(
+    req: IncomingMessage,
+    method: string,
+  ): { conn?: AgentConnection; problem?: IngressProblem; remote?: string; forwarded: boolean } {
+    const hop = req.headers[HOP_HEADER];
+    let forwarded = false;
+    if (hop !== undefined) {
+      if (
+        !this.secret ||
+        typeof hop !== 'string' ||
+        !verifyHop(this.secret, hop, method, req.headers.host ?? '', req.url ?? '/')
+      ) {
+        return { problem: 'bad-hop', forwarded };
+      }
+      forwarded = true;
+    }
     const name = this.nameOf(req.headers.host);
-    if (name === null) return { problem: req.headers.host ? 'tunnel-not-found' : 'bad-host' };
+    if (name === null)
+      return { problem: req.headers.host ? 'tunnel-not-found' : 'bad-host', forwarded };
     const pool = this.registry.lookup(name);
-    if (!pool) return { problem: 'tunnel-not-found' };
+    if (!pool) {
+      return {
+        problem: 'tunnel-not-found',
+        remote: this.secret && !forwarded ? name : undefined,
+        forwarded,
+      };
+    }
     const conn = pool.pick();
-    if (!conn || conn.closed || conn.session.destroyed) return { problem: 'agent-unavailable' };
-    return { conn };
+    if (!conn || conn.closed || conn.session.destroyed)
+      return { problem: 'agent-unavailable', forwarded };
+    return { conn, forwarded };
   }
 
-  private forwardedHeaders(req: IncomingMessage, method: string): H2Out {
-    const out = forwardableHeaders(req.headers) as H2Out;
-    delete out.expect;
+  /** X-Forwarded-* as this node vouches for them (a peer node already computed them for a forwarded request). */
+  private clientHeaders(
+    req: IncomingMessage,
+    forwarded: boolean,
+    out: Record<string, string | string[] | number | undefined>,
+  ): void {
+    delete out[HOP_HEADER];
+    if (forwarded) return;
     const peer = req.socket.remoteAddress ?? '';
     const trusted = this.trust(peer, 0);
     const priorFor = req.headers['x-forwarded-for'];
@@ -121,6 +163,12 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
     const priorProto = req.headers['x-forwarded-proto'];
     out['x-forwarded-proto'] = trusted && typeof priorProto === 'string' ? priorProto : 'http';
     out['x-forwarded-host'] = req.headers.host ?? '';
+  }
+
+  private forwardedHeaders(req: IncomingMessage, method: string, forwarded: boolean): H2Out {
+    const out = forwardableHeaders(req.headers) as H2Out;
+    delete out.expect;
+    this.clientHeaders(req, forwarded, out);
     out[':method'] = method;
     out[':path'] = req.url ?? '/';
     out[':authority'] = req.headers.host ?? '';
@@ -129,9 +177,13 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const { conn, problem } = this.route(req);
-    if (!conn) return this.page(res, req, problem!);
-    const headers = this.forwardedHeaders(req, req.method ?? 'GET');
+    const method = req.method ?? 'GET';
+    const { conn, problem, remote, forwarded } = this.route(req, method);
+    if (!conn) {
+      if (remote) return void this.forwardToPeer(req, res, remote, method);
+      return this.page(res, req, problem!);
+    }
+    const headers = this.forwardedHeaders(req, method, forwarded);
     const cl = req.headers['content-length'];
     const hasBody = cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined;
     let stream: ClientHttp2Stream;
@@ -141,6 +193,7 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
       return this.page(res, req, 'agent-unavailable');
     }
     conn.requests++;
+    const started = performance.now();
     const timer = setTimeout(() => {
       this.page(res, req, 'origin-timeout');
       stream.close(h2c.NGHTTP2_CANCEL);
@@ -148,6 +201,8 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
     stream.on('response', (h: H2Headers) => {
       clearTimeout(timer);
       const status = Number(h[':status']);
+      this.metrics.status(status);
+      this.metrics.latency.observe((performance.now() - started) / 1000);
       res.writeHead(status, forwardableHeaders(h) as OutgoingHttpHeaders);
       // Count after piping: a 'data' listener attached earlier would start the flow too soon.
       stream.pipe(res);
@@ -172,16 +227,20 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
   /** WebSocket passthrough over an extended CONNECT stream (RFC 8441). */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
-    const { conn, problem } = this.route(req);
+    const { conn, problem, remote, forwarded } = this.route(req, 'GET');
     const reject = (kind: IngressProblem) => {
       const p = PAGES[kind];
       socket.end(
         `${statusLine(p.status)}\r\nContent-Type: application/problem+json\r\nContent-Length: ${p.json.length}\r\nConnection: close\r\n\r\n${p.json.toString()}`,
       );
     };
-    if (!conn) return reject(problem!);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return reject('bad-host');
-    const headers = this.forwardedHeaders(req, 'CONNECT');
+    if (!conn) {
+      if (remote) return void this.upgradeViaPeer(req, socket, head, remote, reject);
+      return reject(problem!);
+    }
+    const headers = this.forwardedHeaders(req, 'GET', forwarded);
+    headers[':method'] = 'CONNECT';
     headers[':protocol'] = 'websocket';
     let stream: ClientHttp2Stream;
     try {
@@ -215,5 +274,114 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
       socket.write(`${line}\r\n`);
       stream.pipe(socket);
     });
+  }
+
+  private peerHeaders(
+    req: IncomingMessage,
+    method: string,
+  ): Record<string, string | string[] | number | undefined> {
+    const out: Record<string, string | string[] | number | undefined> = forwardableHeaders(
+      req.headers,
+    );
+    delete out.expect;
+    this.clientHeaders(req, false, out);
+    const host = req.headers.host ?? '';
+    out.host = host;
+    if (req.headers['content-length'] !== undefined)
+      out['content-length'] = req.headers['content-length'];
+    else if (req.headers['transfer-encoding'] !== undefined) out['transfer-encoding'] = 'chunked';
+    out[HOP_HEADER] = signHop(this.secret!, method, host, req.url ?? '/');
+    return out;
+  }
+
+  /** Multi-node: the agent is on another node; hand the request to that node's ingress, signed. */
+  private async forwardToPeer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    name: string,
+    method: string,
+  ): Promise<void> {
+    let peers: string[];
+    try {
+      peers = await this.registry.remoteNodes(name);
+    } catch {
+      return this.page(res, req, 'agent-unavailable');
+    }
+    if (peers.length === 0) return this.page(res, req, 'tunnel-not-found');
+    const target = new URL(peers[(Math.random() * peers.length) | 0]);
+    this.metrics.forwarded.inc();
+    const preq = http.request({
+      host: target.hostname,
+      port: target.port,
+      method,
+      path: req.url,
+      headers: this.peerHeaders(req, method),
+      agent: this.peerAgent,
+    });
+    preq.on('response', (pres) => {
+      res.writeHead(
+        pres.statusCode ?? 502,
+        forwardableHeaders(pres.headers) as OutgoingHttpHeaders,
+      );
+      pres.pipe(res);
+    });
+    preq.on('error', () => this.page(res, req, 'agent-unavailable'));
+    res.on('close', () => {
+      if (!res.writableFinished) preq.destroy();
+    });
+    req.pipe(preq);
+  }
+
+  private async upgradeViaPeer(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    name: string,
+    reject: (k: IngressProblem) => void,
+  ): Promise<void> {
+    let peers: string[];
+    try {
+      peers = await this.registry.remoteNodes(name);
+    } catch {
+      return reject('agent-unavailable');
+    }
+    if (peers.length === 0) return reject('tunnel-not-found');
+    const target = new URL(peers[(Math.random() * peers.length) | 0]);
+    this.metrics.forwarded.inc();
+    const headers = this.peerHeaders(req, 'GET');
+    headers.connection = 'Upgrade';
+    headers.upgrade = 'websocket';
+    const preq = http.request({
+      host: target.hostname,
+      port: target.port,
+      method: 'GET',
+      path: req.url,
+      headers,
+      agent: false,
+    });
+    preq.on('upgrade', (pres, psocket, phead) => {
+      let line =
+        'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n';
+      const rest = forwardableHeaders(pres.headers);
+      for (const k in rest) line += `${k}: ${String(rest[k])}\r\n`;
+      socket.write(`${line}\r\n`);
+      if (phead.length) socket.write(phead);
+      if (head.length) psocket.write(head);
+      psocket.on('error', () => socket.destroy());
+      psocket.on('close', () => socket.destroy());
+      socket.on('close', () => psocket.destroy());
+      psocket.pipe(socket);
+      socket.pipe(psocket);
+    });
+    preq.on('response', (pres) => {
+      let line = `${statusLine(pres.statusCode ?? 502)}\r\nConnection: close\r\n`;
+      const rest = forwardableHeaders(pres.headers);
+      for (const k in rest) line += `${k}: ${String(rest[k])}\r\n`;
+      socket.write(`${line}\r\n`);
+      pres.pipe(socket);
+    });
+    preq.on('error', () => reject('agent-unavailable'));
+    socket.on('close', () => preq.destroy());
+    preq.end();
   }
 }

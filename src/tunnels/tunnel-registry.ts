@@ -69,8 +69,12 @@ export class TunnelRegistry implements BeforeApplicationShutdown {
     private readonly redis: RedisService,
     private readonly config: AppConfig,
   ) {
-    this.ttlMs = Math.max(3 * config.AGENT_PING_INTERVAL_MS, 30_000);
+    this.ttlMs = 3 * config.AGENT_PING_INTERVAL_MS;
+    this.internalUrl = config.NODE_INTERNAL_URL ?? '';
   }
+
+  /** This node's ingress as other nodes reach it (set once the ingress knows its port). */
+  internalUrl: string;
 
   lookup(name: string): Pool | undefined {
     return this.pools.get(name);
@@ -86,6 +90,23 @@ export class TunnelRegistry implements BeforeApplicationShutdown {
 
   get size(): number {
     return this.byId.size;
+  }
+
+  get names(): number {
+    return this.pools.size;
+  }
+
+  private closedBytes = { in: 0, out: 0 };
+
+  /** Body bytes through every connection this node has served, live and closed. */
+  byteTotals(): { in: number; out: number } {
+    let i = this.closedBytes.in;
+    let o = this.closedBytes.out;
+    for (const c of this.byId.values()) {
+      i += c.bytesIn;
+      o += c.bytesOut;
+    }
+    return { in: i, out: o };
   }
 
   publicUrl(name: string): string {
@@ -140,7 +161,9 @@ export class TunnelRegistry implements BeforeApplicationShutdown {
   /** Removes a connection; when the name has no agent left, it is released (ephemeral names are held a while). */
   async remove(conn: AgentConnection): Promise<void> {
     const { name, orgId, id, ephemeral } = conn.info;
-    this.byId.delete(id);
+    if (!this.byId.delete(id)) return;
+    this.closedBytes.in += conn.bytesIn;
+    this.closedBytes.out += conn.bytesOut;
     const pool = this.pools.get(name);
     if (pool) {
       const i = pool.connections.indexOf(conn);
@@ -149,6 +172,7 @@ export class TunnelRegistry implements BeforeApplicationShutdown {
     }
     const multi = this.redis.client.multi().del(this.k('conn', id)).zrem(this.k('org', orgId), id);
     if (!this.pools.has(name)) {
+      multi.srem(this.k('nodes', name), this.nodeId);
       multi.eval(
         `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
         1,
@@ -188,6 +212,9 @@ export class TunnelRegistry implements BeforeApplicationShutdown {
     const expiresAt = Date.now() + this.ttlMs;
     await this.redis.client
       .multi()
+      .sadd(this.k('nodes', conn.info.name), this.nodeId)
+      .pexpire(this.k('nodes', conn.info.name), this.ttlMs)
+      .set(this.k('node', this.nodeId), this.internalUrl, 'PX', this.ttlMs)
       .set(this.k('conn', conn.info.id), JSON.stringify(this.describe(conn)), 'PX', this.ttlMs)
       .set(this.k('name', conn.info.name), conn.info.orgId, 'PX', this.ttlMs)
       .zadd(this.k('org', conn.info.orgId), expiresAt, conn.info.id)
@@ -201,6 +228,25 @@ export class TunnelRegistry implements BeforeApplicationShutdown {
     await Promise.all([...this.byId.values()].map((c) => this.publish(c))).catch((err: Error) =>
       this.logger.warn(`registry refresh failed: ${err.message}`),
     );
+  }
+
+  /** Internal ingress URLs of the other live nodes that hold an agent for `name` (one round trip). */
+  async remoteNodes(name: string): Promise<string[]> {
+    const urls = (await this.redis.client.eval(
+      `local out = {}
+       for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+         if node ~= ARGV[1] then
+           local url = redis.call('GET', ARGV[2] .. node)
+           if url then table.insert(out, url) end
+         end
+       end
+       return out`,
+      1,
+      this.k('nodes', name),
+      this.nodeId,
+      this.k('node', ''),
+    )) as string[];
+    return urls.filter((u) => u !== '');
   }
 
   /** Every live tunnel of an org, across all nodes. */

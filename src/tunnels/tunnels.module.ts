@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { IdentityModule } from '../identity/identity.module';
+import { MetricsController } from '../metrics/metrics.controller';
+import { MetricsService } from '../metrics/metrics.service';
 import { ReservedName } from './entities/reserved-name.entity';
 import { IngressServer } from './ingress-server';
 import { TunnelEvents } from './tunnel-events.service';
@@ -12,8 +14,15 @@ import { TunnelsService } from './tunnels.service';
 /** Agent gateway, the public ingress listener, the live registry and the tunnel API. API server only. */
 @Module({
   imports: [IdentityModule, TypeOrmModule.forFeature([ReservedName])],
-  controllers: [TunnelsController],
-  providers: [TunnelRegistry, TunnelGateway, IngressServer, TunnelEvents, TunnelsService],
+  controllers: [TunnelsController, MetricsController],
+  providers: [
+    TunnelRegistry,
+    TunnelGateway,
+    IngressServer,
+    TunnelEvents,
+    TunnelsService,
+    MetricsService,
+  ],
   exports: [TunnelRegistry, IngressServer],
 })
 export class TunnelsModule {}
