@@ -9,13 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { Client } from 'pg';
+import { scratchDatabase } from './scratch-db';
 import { freePort, runNode, waitForHttp } from '../test/helpers/processes';
 
 const ROOT = join(__dirname, '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
-const ADMIN_DB =
-  process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 async function load(url: string, headers: Record<string, string>, connections: number) {
   const r = await autocannon({ url, headers, connections, duration: DURATION, pipelining: 1 });
@@ -28,15 +26,10 @@ async function load(url: string, headers: Record<string, string>, connections: n
 }
 
 async function main(): Promise<void> {
-  const db = `instatunnel_bench_${randomBytes(3).toString('hex')}`;
-  const admin = new Client({ connectionString: ADMIN_DB });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${db}"`);
-  const url = new URL(ADMIN_DB);
-  url.pathname = `/${db}`;
+  const db = await scratchDatabase();
   const port = await freePort();
   const env = {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: db.url,
     REDIS_PREFIX: `it-bench-${randomBytes(3).toString('hex')}:`,
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -103,8 +96,7 @@ async function main(): Promise<void> {
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
-    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 

@@ -13,8 +13,9 @@ import http from 'node:http';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { TunnelAgent } from '../libs/agent/src/agent';
+import { scratchDatabase } from './scratch-db';
 import { freePort, runNode, spawnNode, waitForHttp } from '../test/helpers/processes';
-import { peakRssMiB, rssMiB } from '../test/helpers/tunnel-stack';
+import { peakRssMiB, pumpRepeated, rssMiB } from '../test/helpers/tunnel-stack';
 
 const ROOT = join(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -104,30 +105,12 @@ async function upload(port: number, host: string, size: number): Promise<number>
       },
     );
     req.on('error', reject);
-    let left = size;
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n)))
-          return req.once('drain', pump);
-      }
-      req.end();
-    };
-    pump();
+    pumpRepeated(req, size, chunk);
   });
 }
 
 async function main(): Promise<void> {
-  const { Client } = await import('pg');
-  const adminUrl =
-    process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const db = `instatunnel_bench_${randomBytes(3).toString('hex')}`;
-  const admin = new Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${db}"`);
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${db}`;
+  const db = await scratchDatabase();
   const [originPort, proxyPort, apiPort, ingressPort] = [
     await freePort(),
     await freePort(),
@@ -135,7 +118,7 @@ async function main(): Promise<void> {
     await freePort(),
   ];
   const env = {
-    DATABASE_URL: dbUrl.toString(),
+    DATABASE_URL: db.url,
     REDIS_PREFIX: `it-bench-${randomBytes(3).toString('hex')}:`,
     PORT: String(apiPort),
     HOST: '127.0.0.1',
@@ -310,8 +293,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const c of children.reverse()) await c.stop();
-    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 

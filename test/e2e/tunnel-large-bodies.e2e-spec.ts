@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import {
   peakRssMiB,
+  pumpRepeated,
   rssMiB,
   ServerProcess,
   startAgent,
@@ -41,17 +42,7 @@ describe('1 GiB through the tunnel', () => {
         return;
       }
       res.writeHead(200, { 'content-length': SIZE, 'content-type': 'application/octet-stream' });
-      let left = SIZE;
-      const pump = () => {
-        while (left > 0) {
-          const n = Math.min(left, CHUNK.length);
-          left -= n;
-          if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
-            return void res.once('drain', pump);
-        }
-        res.end();
-      };
-      pump();
+      pumpRepeated(res, SIZE, CHUNK);
     });
     agent = await startAgent(server, apiKey, String(origin.port), ['--log', 'none']);
   });
@@ -82,17 +73,7 @@ describe('1 GiB through the tunnel', () => {
         },
       );
       req.on('error', reject);
-      let left = SIZE;
-      const pump = () => {
-        while (left > 0) {
-          const n = Math.min(left, CHUNK.length);
-          left -= n;
-          if (!req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
-            return void req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
+      pumpRepeated(req, SIZE, CHUNK);
     });
     expect(uploaded).toEqual({ n: SIZE, sha256: expected });
 

@@ -192,3 +192,20 @@ export function viaTunnel(
     req.end(opts.body);
   });
 }
+
+/** Writes `size` bytes of `chunk` repeated, honouring backpressure, then ends the stream. */
+export function pumpRepeated(out: NodeJS.WritableStream, size: number, chunk: Buffer): void {
+  let left = size;
+  const pump = (): void => {
+    while (left > 0) {
+      const n = Math.min(left, chunk.length);
+      left -= n;
+      if (!out.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+        out.once('drain', pump);
+        return;
+      }
+    }
+    out.end();
+  };
+  pump();
+}

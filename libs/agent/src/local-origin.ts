@@ -19,6 +19,42 @@ export interface RequestLog {
   error?: string;
 }
 
+/** Headers for the local request: hop-by-hop dropped, Host rewritten to the local app unless preserved. */
+export function originHeaders(
+  headers: IncomingHttpHeaders,
+  target: OriginTarget,
+  hostHeader: 'rewrite' | 'preserve',
+): Record<string, string | string[]> {
+  const out = forwardableHeaders(headers);
+  delete out.expect;
+  out.host =
+    hostHeader === 'preserve' && headers[':authority']
+      ? String(headers[':authority'])
+      : `${target.host}:${target.port}`;
+  return out;
+}
+
+export function requestLog(
+  method: string,
+  path: string,
+  started: bigint,
+  status: number,
+  bytesIn: number,
+  bytesOut: number,
+  error?: string,
+): RequestLog {
+  return {
+    time: new Date().toISOString(),
+    method,
+    path,
+    status,
+    durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+    bytesIn,
+    bytesOut,
+    error,
+  };
+}
+
 const ERROR_HINTS: Record<string, string> = {
   ECONNREFUSED: 'nothing is listening on the local port',
   ECONNRESET: 'the local app closed the connection',
@@ -73,12 +109,7 @@ export class LocalOrigin {
     const started = process.hrtime.bigint();
     const method = String(headers[':method']);
     const path = String(headers[':path']);
-    const out = forwardableHeaders(headers);
-    delete out.expect;
-    out.host =
-      this.options.hostHeader === 'preserve' && headers[':authority']
-        ? String(headers[':authority'])
-        : `${this.target.host}:${this.target.port}`;
+    const out = originHeaders(headers, this.target, this.options.hostHeader);
     let bytesIn = 0;
     let bytesOut = 0;
     let status = 0;
@@ -87,16 +118,7 @@ export class LocalOrigin {
     const finish = () => {
       if (finished) return;
       finished = true;
-      this.onDone({
-        time: new Date().toISOString(),
-        method,
-        path,
-        status,
-        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-        bytesIn,
-        bytesOut,
-        error,
-      });
+      this.onDone(requestLog(method, path, started, status, bytesIn, bytesOut, error));
     };
 
     const req = http.request({

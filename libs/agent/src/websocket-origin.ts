@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { constants as h2 } from 'node:http2';
 import { forwardableHeaders } from '@instatunnel/tunnel-protocol';
-import type { OriginTarget, RequestLog } from './local-origin';
+import { originHeaders, requestLog, type OriginTarget, type RequestLog } from './local-origin';
 
 /**
  * A WebSocket from the public client arrives as an extended CONNECT stream (RFC 8441). The
@@ -18,27 +18,14 @@ export function handleWebSocket(
 ): void {
   const started = process.hrtime.bigint();
   const path = String(headers[':path'] ?? '/');
-  const out = forwardableHeaders(headers);
-  out.host =
-    hostHeader === 'preserve' && headers[':authority']
-      ? String(headers[':authority'])
-      : `${target.host}:${target.port}`;
+  const out = originHeaders(headers, target, hostHeader);
   out.connection = 'Upgrade';
   out.upgrade = 'websocket';
   let status = 0;
   let bytesIn = 0;
   let bytesOut = 0;
   const done = (error?: string) =>
-    onDone({
-      time: new Date().toISOString(),
-      method: 'WS',
-      path,
-      status,
-      durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-      bytesIn,
-      bytesOut,
-      error,
-    });
+    onDone(requestLog('WS', path, started, status, bytesIn, bytesOut, error));
 
   const req = http.request({
     host: target.host,
