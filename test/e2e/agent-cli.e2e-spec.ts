@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNode, spawnNode } from '../helpers/processes';
-import { Origin, ServerProcess, startAgent, startOrigin, viaTunnel, waitForOutput } from '../helpers/tunnel-stack';
+import {
+  Origin,
+  ServerProcess,
+  startAgent,
+  startOrigin,
+  viaTunnel,
+  waitForOutput,
+} from '../helpers/tunnel-stack';
 
 /** The `instatunnel` CLI as a user runs it: login, graceful Ctrl-C, surviving a server restart. */
 describe('instatunnel CLI', () => {
@@ -27,7 +34,11 @@ describe('instatunnel CLI', () => {
   it('login stores the key with mode 0600, and http uses it (and the saved server)', async () => {
     const home = mkdtempSync(join(tmpdir(), 'instatunnel-'));
     const env = { XDG_CONFIG_HOME: home };
-    const login = await runNode('dist/libs/agent/src/cli.js', ['login', apiKey, '--server', server.base], env);
+    const login = await runNode(
+      'dist/libs/agent/src/cli.js',
+      ['login', apiKey, '--server', server.base],
+      env,
+    );
     expect(login.code).toBe(0);
     const file = join(home, 'instatunnel', 'config.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -52,14 +63,19 @@ describe('instatunnel CLI', () => {
     [['login', 'not-a-key'], /login needs an API key/],
     [['tcp', '22'], /unknown command "tcp"/],
   ])('refuses %j with a usage message and exit code 2', async (args, message) => {
-    const res = await runNode('dist/libs/agent/src/cli.js', args, { XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'instatunnel-')), INSTATUNNEL_API_KEY: apiKey });
+    const res = await runNode('dist/libs/agent/src/cli.js', args, {
+      XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'instatunnel-')),
+      INSTATUNNEL_API_KEY: apiKey,
+    });
     expect(res.code).toBe(2);
     expect(res.output).toMatch(message);
     expect(res.output).toContain('Usage:');
   });
 
   it('says clearly when there is no API key at all', async () => {
-    const res = await runNode('dist/libs/agent/src/cli.js', ['http', '3000'], { XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'instatunnel-')) });
+    const res = await runNode('dist/libs/agent/src/cli.js', ['http', '3000'], {
+      XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'instatunnel-')),
+    });
     expect(res.code).toBe(2);
     expect(res.output).toMatch(/no API key/);
   });
@@ -81,7 +97,11 @@ describe('instatunnel CLI', () => {
       await server.proc.stop();
       await waitForOutput(agent, /connection lost/);
       server.proc = spawnNode('dist/src/main.js', [], server.env);
-      await waitForOutput(agent, new RegExp(`reconnected: http://${agent.name}\\.localhost`), 30000);
+      await waitForOutput(
+        agent,
+        new RegExp(`reconnected: http://${agent.name}\\.localhost`),
+        30000,
+      );
       expect((await viaTunnel(server, agent.name)).body.toString()).toBe('done /');
     } finally {
       await agent.stop();
