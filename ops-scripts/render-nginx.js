@@ -17,7 +17,7 @@ if (!/^[a-z0-9.-]+$/.test(env.TUNNEL_DOMAIN)) {
   process.exit(2);
 }
 const allow = env.ADMIN_ALLOW.split(/\s+/).filter(Boolean);
-if (!allow.every((a) => /^[0-9a-fA-F:.\/]+$/.test(a))) {
+if (!allow.every((a) => /^[0-9a-fA-F:./]+$/.test(a))) {
   console.error('render-nginx: ADMIN_ALLOW must list addresses or CIDRs');
   process.exit(2);
 }
