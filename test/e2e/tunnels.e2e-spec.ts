@@ -333,6 +333,65 @@ describe('tunnels through the real agent', () => {
     }
   });
 
+  it('manages reserved names: list, refuse bad or taken names, release', async () => {
+    const cookie = await login(acme.email);
+    const url = `${server.base}/v1/orgs/${acme.orgId}/reserved-names`;
+    const post = (body: unknown) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const name = `keep-${randomBytes(3).toString('hex')}`;
+    const created = await post({ name: name.toUpperCase() });
+    expect(created.status).toBe(201);
+    const row = (await created.json()) as { id: string; name: string; url: string };
+    expect(row).toMatchObject({ name, url: `http://${name}.localhost:${server.ingressPort}` });
+    expect((await post({ name })).status).toBe(409);
+    for (const bad of [
+      { name: 'api' },
+      { name: 'a' },
+      { name: 'under_score' },
+      { name: 42 },
+      {},
+      { name: 'ok-name', extra: 1 },
+    ]) {
+      const r = await post(bad);
+      expect([r.status, bad]).toEqual([400, bad]);
+    }
+    // A name live for another org cannot be reserved.
+    const other = await server.seed();
+    const live = await agentFor(other.apiKey, String(origin.port));
+    expect((await post({ name: live.name })).status).toBe(409);
+    await live.stop();
+    const list = (await (await fetch(url, { headers: { cookie } })).json()) as { id: string }[];
+    expect(list.map((r) => r.id)).toContain(row.id);
+    expect(
+      (await fetch(`${url}/${row.id}`, { method: 'DELETE', headers: { cookie } })).status,
+    ).toBe(204);
+    expect(
+      (await fetch(`${url}/${row.id}`, { method: 'DELETE', headers: { cookie } })).status,
+    ).toBe(404);
+    // Another org's member cannot see or delete this org's reservations.
+    const theirs = await fetch(url, { headers: { authorization: `Bearer ${other.apiKey}` } });
+    expect(theirs.status).toBe(404);
+  });
+
+  it('holds a released random name for its org: another org cannot take it right away', async () => {
+    const a = await agentFor(acme.apiKey, String(origin.port));
+    const released = a.name;
+    await a.stop();
+    const other = await server.seed();
+    const grab = await startAgent(server, other.apiKey, String(origin.port), [
+      '--name',
+      released,
+    ]).catch((e: Error) => e);
+    expect(String(grab)).toMatch(/409 The tunnel name belongs to another org/);
+    const back = await agentFor(acme.apiKey, String(origin.port), ['--name', released]);
+    expect(back.name).toBe(released);
+    await back.stop();
+  });
+
   it('pools two agents of one org on one name, round-robin', async () => {
     const o1 = await newOrigin((_q, r) => r.end('one'));
     const o2 = await newOrigin((_q, r) => r.end('two'));
