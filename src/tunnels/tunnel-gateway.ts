@@ -134,7 +134,11 @@ export class TunnelGateway implements OnApplicationBootstrap, OnApplicationShutd
           return this.refuse(socket, req, p.kind, p.detail, p.headers);
         }
         if (socket.destroyed)
-          return void this.registry.releaseClaim(accepted.name, accepted.principal.apiKey.orgId);
+          return void this.registry.releaseClaim(
+            accepted.name,
+            accepted.principal.apiKey.orgId,
+            accepted.tunnelId,
+          );
         this.accept(req, socket, head, accepted);
       },
     );
@@ -249,7 +253,7 @@ export class TunnelGateway implements OnApplicationBootstrap, OnApplicationShutd
     const ready = await conn.ready();
     if (!ready) {
       conn.close('agent did not start HTTP/2', 1002);
-      await this.registry.releaseClaim(info.name, info.orgId);
+      await this.registry.releaseClaim(info.name, info.orgId, info.id);
       return;
     }
     await this.registry.add(conn);

@@ -185,8 +185,9 @@ export class TunnelRegistry implements BeforeApplicationShutdown {
     await multi.exec();
   }
 
-  /** Releases a name claim that never became a connection (refused after claiming). */
-  async releaseClaim(name: string, orgId: string): Promise<void> {
+  /** Undoes claim and quota admission for a tunnel that never became a live connection. */
+  async releaseClaim(name: string, orgId: string, tunnelId?: string): Promise<void> {
+    if (tunnelId) await this.redis.client.zrem(this.k('org', orgId), tunnelId);
     if (this.pools.has(name)) return;
     await this.redis.client.eval(
       `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
