@@ -1,0 +1,5 @@
+export { compilePolicy, globToRegExp, parseWindow, LIMITS } from './compile';
+export type { CompiledPolicy, CompiledRule, CompiledAction, PolicyError } from './compile';
+export { evaluate } from './evaluate';
+export { parseIp, parseCidr, inCidr } from './ip';
+export type * from './types';
