@@ -1,3 +1,4 @@
+import { PolicyRateLimiter } from '../../src/security/policy-rate-limiter';
 import { expectProblem, Harness, PASSWORD, uniqueEmail } from '../helpers/harness';
 import { freePort } from '../helpers/processes';
 
@@ -37,6 +38,13 @@ describe('when Redis is unreachable', () => {
       .set('Cookie', `it_session=${'a'.repeat(43)}`)
       .expect(503);
     expectProblem(res.body, 'service-unavailable');
+  });
+
+  it('policy rate limits fail open for tunnel traffic (and count it)', async () => {
+    const limiter = h.app.get(PolicyRateLimiter);
+    const r = await limiter.rateLimit('any', 1, 1000);
+    expect(r.allowed).toBe(true);
+    expect(limiter.failOpenCount).toBeGreaterThan(0);
   });
 
   it('readiness says which dependency is down', async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { PolicyRateLimiter } from '../../src/security/policy-rate-limiter';
 import { RateLimiter } from '../../src/security/rate-limiter.service';
 import { Harness } from '../helpers/harness';
 
@@ -18,6 +19,30 @@ describe('RateLimiter against real Redis', () => {
     const results = await Promise.all(Array.from({ length: 500 }, () => limiter.hit(key, 100, 60)));
     expect(results.filter((r) => r.allowed)).toHaveLength(100);
     expect(Math.max(...results.map((r) => r.count))).toBe(500);
+  });
+
+  it('policy GCRA limiter admits 100 of 1,000 concurrent requests against capacity 100, across the window', async () => {
+    const policy = h.app.get(PolicyRateLimiter);
+    const key = `gcra:${randomBytes(4).toString('hex')}`;
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, () => policy.rateLimit(key, 100, 60_000)),
+    );
+    const admitted = results.filter((r) => r.allowed).length;
+    expect(admitted).toBeGreaterThanOrEqual(99);
+    expect(admitted).toBeLessThanOrEqual(101);
+    const refused = results.find((r) => !r.allowed)!;
+    expect(refused).toMatchObject({ limit: 100, remaining: 0 });
+    expect(refused.resetSeconds).toBe(1); // the next slot frees after window/capacity = 0.6 s
+  });
+
+  it('policy GCRA limiter refills at window/capacity', async () => {
+    const policy = h.app.get(PolicyRateLimiter);
+    const key = `gcra:${randomBytes(4).toString('hex')}`;
+    expect((await policy.rateLimit(key, 2, 1000)).allowed).toBe(true);
+    expect((await policy.rateLimit(key, 2, 1000)).allowed).toBe(true);
+    expect((await policy.rateLimit(key, 2, 1000)).allowed).toBe(false);
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await policy.rateLimit(key, 2, 1000)).allowed).toBe(true);
   });
 
   it('locks out exponentially past the failure threshold, capped', async () => {
