@@ -1,5 +1,6 @@
 import { Cidr, parseCidr } from './ip';
 import type { ActionDocument } from './types';
+import { WEBHOOK_PROVIDERS, WebhookProvider } from './webhooks';
 
 export interface PolicyError {
   path: string;
@@ -33,7 +34,8 @@ export type CompiledAction =
   | { type: 'add-headers'; request: Record<string, string>; response: Record<string, string> }
   | { type: 'remove-headers'; request: string[]; response: string[] }
   | { type: 'custom-response'; status: number; headers: Record<string, string>; body: string }
-  | { type: 'redirect'; to: string; status: number };
+  | { type: 'redirect'; to: string; status: number }
+  | { type: 'verify-webhook'; provider: WebhookProvider; secret: string; toleranceSeconds: number };
 
 export interface CompiledRule {
   name: string;
@@ -72,6 +74,7 @@ const ACTIONS = [
   'restrict-ips',
   'rate-limit',
   'basic-auth',
+  'verify-webhook',
   'add-headers',
   'remove-headers',
   'custom-response',
@@ -394,6 +397,33 @@ export function compilePolicy(
           const body = a.body === undefined ? '' : str(a.body, `${ap}.body`);
           const headers = headerMap(a.headers, `${ap}.headers`);
           if (s !== null && body !== null) actions.push({ type, status: s, headers, body });
+          break;
+        }
+        case 'verify-webhook': {
+          only(a, ap, ['type', 'provider', 'secret', 'tolerance']);
+          const provider = a.provider as WebhookProvider;
+          if (!WEBHOOK_PROVIDERS.includes(provider))
+            err(`${ap}.provider`, `must be one of ${WEBHOOK_PROVIDERS.join(', ')}`);
+          const secret = str(a.secret, `${ap}.secret`, 512);
+          if (secret !== null && secret.length < 8)
+            err(`${ap}.secret`, 'must be at least 8 characters');
+          const tolerance =
+            a.tolerance === undefined
+              ? 300
+              : status(
+                  a.tolerance,
+                  `${ap}.tolerance`,
+                  (n) => n >= 1 && n <= 86_400,
+                  'seconds from 1 to 86400',
+                );
+          if (
+            WEBHOOK_PROVIDERS.includes(provider) &&
+            secret !== null &&
+            secret.length >= 8 &&
+            tolerance !== null
+          ) {
+            actions.push({ type, provider, secret, toleranceSeconds: tolerance });
+          }
           break;
         }
         case 'redirect': {

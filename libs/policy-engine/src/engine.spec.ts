@@ -440,6 +440,50 @@ describe('evaluate', () => {
     }
   });
 
+  it('verifies webhooks with the injected clock and refuses a tampered body (the body itself is not changed)', async () => {
+    const p = compile({
+      rules: [
+        {
+          name: 'gh',
+          match: { paths: ['/hooks/github'] },
+          actions: [
+            { type: 'verify-webhook', provider: 'github', secret: "It's a Secret to Everybody" },
+          ],
+        },
+      ],
+    });
+    const body = Buffer.from('Hello, World!');
+    const headers = {
+      'x-hub-signature-256':
+        'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
+    };
+    const ok = await evaluate(p, facts({ path: '/hooks/github', headers, body }), {
+      ...deps,
+      now: () => 0,
+    });
+    expect(ok.outcome).toBe('forward');
+    expect(body.toString()).toBe('Hello, World!');
+    const bad = await evaluate(
+      p,
+      facts({ path: '/hooks/github', headers, body: Buffer.from('Hello, World?') }),
+      deps,
+    );
+    expect(bad).toMatchObject({
+      outcome: 'respond',
+      status: 401,
+      blockedBy: { action: 'verify-webhook', reason: 'webhook bad-signature' },
+    });
+    const unbuffered = await evaluate(p, facts({ path: '/hooks/github', headers }), deps);
+    expect(unbuffered.blockedBy?.reason).toBe('webhook body not available');
+    expect(
+      compilePolicy({
+        rules: [
+          { name: 'x', actions: [{ type: 'verify-webhook', provider: 'paypal', secret: 'short' }] },
+        ],
+      }).errors.map((e) => e.path),
+    ).toEqual(['$.rules[0].actions[0].provider', '$.rules[0].actions[0].secret']);
+  });
+
   it('stops at the first terminating action; earlier rules’ header edits are kept', async () => {
     const p = compile({
       rules: [

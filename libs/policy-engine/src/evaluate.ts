@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { CompiledAction, CompiledMatch, CompiledPolicy } from './compile';
 import { inCidr, parseIp } from './ip';
 import type { Decision, EngineDeps, RequestFacts } from './types';
+import { verifyWebhook } from './webhooks';
 
 function header(facts: RequestFacts, name: string): string | undefined {
   const v = facts.headers[name];
@@ -170,6 +171,26 @@ export async function evaluate(
           d.requestHeaders.remove.push(...a.request);
           d.responseHeaders.remove.push(...a.response);
           break;
+        case 'verify-webhook': {
+          const result = facts.body
+            ? verifyWebhook(a.provider, a.secret, a.toleranceSeconds, {
+                headers: facts.headers,
+                body: facts.body,
+                url: facts.url ?? '',
+                nowSeconds: Math.floor((deps.now?.() ?? Date.now()) / 1000),
+              })
+            : ({ ok: false, reason: 'body not available' } as const);
+          if (!result.ok)
+            return respond(
+              rule.name,
+              a.type,
+              401,
+              'Invalid webhook signature',
+              {},
+              `webhook ${result.reason}`,
+            );
+          break;
+        }
         case 'custom-response':
           return respond(rule.name, a.type, a.status, a.body, a.headers);
         case 'redirect':

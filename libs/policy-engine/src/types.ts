@@ -31,7 +31,8 @@ export type ActionDocument =
   | { type: 'add-headers'; request?: Record<string, string>; response?: Record<string, string> }
   | { type: 'remove-headers'; request?: string[]; response?: string[] }
   | { type: 'custom-response'; status: number; headers?: Record<string, string>; body?: string }
-  | { type: 'redirect'; to: string; status?: number };
+  | { type: 'redirect'; to: string; status?: number }
+  | { type: 'verify-webhook'; provider: string; secret: string; tolerance?: number };
 
 /** Facts about one request, gathered by the ingress. Header names are lowercase. */
 export interface RequestFacts {
@@ -44,6 +45,10 @@ export interface RequestFacts {
   headers: Record<string, string | string[] | undefined>;
   apiKeyId?: string | null;
   tunnel: string;
+  /** Raw body, present only when a verify-webhook rule made the ingress buffer it (up to its limit). */
+  body?: Buffer;
+  /** Full public URL of the request (Twilio signs it). */
+  url?: string;
 }
 
 export interface RateLimitResult {
@@ -56,6 +61,8 @@ export interface RateLimitResult {
 /** I/O the engine needs, injected so it can be tested and benchmarked without Redis or a clock. */
 export interface EngineDeps {
   rateLimit(key: string, capacity: number, windowMs: number): Promise<RateLimitResult>;
+  /** Milliseconds since the epoch; injected so timestamp tolerances are testable. Defaults to Date.now. */
+  now?(): number;
 }
 
 export interface Decision {
