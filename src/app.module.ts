@@ -3,7 +3,12 @@ import cookieParser from 'cookie-parser';
 import { APP_FILTER } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
-import { bodyMiddleware, formRule, requestContextMiddleware } from './common/http-middleware';
+import {
+  bodyMiddleware,
+  formRule,
+  requestContextMiddleware,
+  yamlRule,
+} from './common/http-middleware';
 import { ProblemFilter } from './common/problem.filter';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -13,6 +18,7 @@ import { IdentityModule } from './identity/identity.module';
 import { LoggingModule } from './logging.module';
 import { MailModule } from './mail/mail.module';
 import { OrgsModule } from './orgs/orgs.module';
+import { PoliciesModule } from './policies/policies.module';
 import { QueueModule } from './queue.module';
 import { RedisModule } from './redis/redis.module';
 import { SecurityModule } from './security/security.module';
@@ -41,6 +47,7 @@ export const CORE_IMPORTS = [
     HealthModule,
     WebModule,
     TunnelsModule,
+    PoliciesModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
 })
@@ -56,6 +63,7 @@ export class AppModule implements NestModule {
         bodyMiddleware(this.config.BODY_LIMIT, [
           formRule('/verify-email', '4kb'),
           formRule('/invitations/accept', '4kb'),
+          yamlRule(/^\/v1\/orgs\/[^/]+\/policies(\/[^/]+)?$/, '256kb'),
         ]),
       )
       .forRoutes('*');

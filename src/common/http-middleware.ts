@@ -41,11 +41,16 @@ function hasBody(req: Request): boolean {
 }
 
 export interface BodyRule {
-  /** Exact path this rule covers. */
-  path: string;
+  /** Path this rule covers: exact, or a pattern. */
+  path: string | RegExp;
   /** Accepted media type (without parameters) besides JSON, and its parser. */
   type: string;
   parser: RequestHandler;
+}
+
+/** YAML documents (policies), kept as text for the service to parse with its own limits. */
+export function yamlRule(path: RegExp, limit: string): BodyRule {
+  return { path, type: 'application/yaml', parser: express.text({ type: () => true, limit }) };
 }
 
 /** Browser form posts, for the few HTML pages that a mail link opens. */
@@ -77,7 +82,11 @@ export function bodyMiddleware(limit: string, extraRules: BodyRule[] = []): Requ
     }
     if (!isJson) {
       const path = req.originalUrl.split('?')[0];
-      const rule = extraRules.find((r) => r.path === path && r.type === mediaType);
+      const rule = extraRules.find(
+        (r) =>
+          r.type === mediaType &&
+          (typeof r.path === 'string' ? r.path === path : r.path.test(path)),
+      );
       if (rule) return parseWith(rule.parser, req, res, next, limit);
       return problem(
         req,

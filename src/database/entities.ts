@@ -7,7 +7,9 @@ import { Membership } from '../orgs/entities/membership.entity';
 import { Org } from '../orgs/entities/org.entity';
 import { Foundation1733340000000 } from './migrations/1733340000000-foundation';
 import { ReservedNames1733350000000 } from './migrations/1733350000000-reserved-names';
+import { Policies1733360000000 } from './migrations/1733360000000-policies';
 import { ReservedName } from '../tunnels/entities/reserved-name.entity';
+import { Policy, PolicyVersion } from '../policies/entities/policy.entity';
 
 export const ENTITIES = [
   User,
@@ -18,5 +20,11 @@ export const ENTITIES = [
   Invitation,
   AuditEvent,
   ReservedName,
+  Policy,
+  PolicyVersion,
 ];
-export const MIGRATIONS = [Foundation1733340000000, ReservedNames1733350000000];
+export const MIGRATIONS = [
+  Foundation1733340000000,
+  ReservedNames1733350000000,
+  Policies1733360000000,
+];
