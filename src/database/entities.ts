@@ -8,6 +8,7 @@ import { Org } from '../orgs/entities/org.entity';
 import { Foundation1733340000000 } from './migrations/1733340000000-foundation';
 import { ReservedNames1733350000000 } from './migrations/1733350000000-reserved-names';
 import { Policies1733360000000 } from './migrations/1733360000000-policies';
+import { PolicyEvents1733370000000 } from './migrations/1733370000000-policy-events';
 import { ReservedName } from '../tunnels/entities/reserved-name.entity';
 import { Policy, PolicyVersion } from '../policies/entities/policy.entity';
 
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   Foundation1733340000000,
   ReservedNames1733350000000,
   Policies1733360000000,
+  PolicyEvents1733370000000,
 ];

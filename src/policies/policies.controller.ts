@@ -8,6 +8,7 @@ import {
   ParseIntPipe,
   Post,
   Put,
+  Query,
 } from '@nestjs/common';
 import {
   ApiBody,
@@ -30,6 +31,8 @@ import type { OrgAccess, Principal } from '../identity/principal';
 import {
   CreatePolicyDto,
   PolicyDto,
+  PolicyEventPageDto,
+  PolicyEventsQuery,
   PolicyVersionDto,
   SimulateDto,
   UpdatePolicyDto,
@@ -138,5 +141,26 @@ export class PoliciesController {
     @Body() dto: SimulateDto,
   ) {
     return this.policies.simulate(access.orgId, id, dto);
+  }
+}
+
+@ApiTags('policies')
+@ApiAuth()
+@Controller('v1/orgs/:orgId/policy-events')
+export class PolicyEventsController {
+  constructor(private readonly policies: PoliciesService) {}
+
+  @Get()
+  @RequireScopes('policies:read')
+  @ApiOperation({
+    summary:
+      'Traffic policy block events (deny, rate-limit, failed basic-auth or webhook), aggregated per minute',
+  })
+  @ApiOkResponse({ type: PolicyEventPageDto })
+  list(
+    @CurrentOrgAccess() access: OrgAccess,
+    @Query() q: PolicyEventsQuery,
+  ): Promise<PolicyEventPageDto> {
+    return this.policies.events(access.orgId, q);
   }
 }

@@ -10,11 +10,15 @@ import { ReservedName } from '../tunnels/entities/reserved-name.entity';
 import {
   CreatePolicyDto,
   PolicyDto,
+  PolicyEventDto,
+  PolicyEventPageDto,
+  PolicyEventsQuery,
   PolicyVersionDto,
   SimulateDto,
   UpdatePolicyDto,
 } from './dto/policy.dto';
 import { Policy, PolicyVersion } from './entities/policy.entity';
+import { PolicyEnforcer } from './policy-enforcer';
 import { compileOrThrow, envelope, readBody, ruleDiff } from './policy-input';
 
 /** Simulation never spends real rate-limit budget: every limit reports "would be checked, allowed". */
@@ -32,6 +36,7 @@ export class PoliciesService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
+    private readonly enforcer: PolicyEnforcer,
   ) {}
 
   private async load(
@@ -90,7 +95,7 @@ export class PoliciesService {
       if (!reserved) throw new AppError('not-found', 'No such reserved name');
     }
     try {
-      return await this.db.transaction(async (em) => {
+      const created = await this.db.transaction(async (em) => {
         const policy = await em.save(
           em.create(Policy, {
             orgId: access.orgId,
@@ -122,6 +127,8 @@ export class PoliciesService {
         });
         return this.dto(policy, version);
       });
+      await this.enforcer.changed(access.orgId);
+      return created;
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new AppError(
@@ -139,7 +146,7 @@ export class PoliciesService {
   async update(access: OrgAccess, userId: string, id: string, body: unknown): Promise<PolicyDto> {
     const dto = await envelope(UpdatePolicyDto, readBody(body));
     compileOrThrow(dto.document);
-    return this.db.transaction(async (em) => {
+    const updated = await this.db.transaction(async (em) => {
       const policy = await em
         .createQueryBuilder(Policy, 'p')
         .setLock('pessimistic_write')
@@ -176,6 +183,8 @@ export class PoliciesService {
       });
       return this.dto(policy, version);
     });
+    await this.enforcer.changed(access.orgId);
+    return updated;
   }
 
   async remove(access: OrgAccess, id: string): Promise<void> {
@@ -191,6 +200,7 @@ export class PoliciesService {
         metadata: { name: policy.name, version: policy.currentVersion },
       });
     });
+    await this.enforcer.changed(access.orgId);
   }
 
   async versions(orgId: string, id: string): Promise<PolicyVersionDto[]> {
@@ -248,5 +258,30 @@ export class PoliciesService {
       DRY_RUN,
     );
     return { ...decision, version: policy.currentVersion };
+  }
+
+  /** Newest first, keyset-paginated on id. */
+  async events(orgId: string, q: PolicyEventsQuery): Promise<PolicyEventPageDto> {
+    const limit = q.limit ?? 100;
+    const where = ['org_id = $1'];
+    const params: unknown[] = [orgId];
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.tunnel) add('tunnel = ?', q.tunnel);
+    if (q.rule) add('rule = ?', q.rule);
+    if (q.action) add('action = ?', q.action);
+    if (q.clientIp) add('client_ip = ?', q.clientIp);
+    if (q.cursor) add('id < ?::bigint', q.cursor);
+    params.push(limit + 1);
+    const rows: PolicyEventDto[] = await this.db.query(
+      `SELECT id::text, tunnel, rule, action, reason, client_ip AS "clientIp", method, path, status, count,
+              minute, first_seen AS "firstSeen", last_seen AS "lastSeen"
+         FROM traffic_policy_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const items = rows.slice(0, limit);
+    return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
   }
 }

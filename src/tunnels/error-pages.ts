@@ -6,7 +6,9 @@ export type IngressProblem =
   | 'agent-disconnected'
   | 'origin-timeout'
   | 'bad-host'
-  | 'bad-hop';
+  | 'bad-hop'
+  | 'policy-unavailable'
+  | 'body-too-large';
 
 const TEXT: Record<IngressProblem, { status: number; title: string; detail: string }> = {
   'tunnel-not-found': {
@@ -30,6 +32,17 @@ const TEXT: Record<IngressProblem, { status: number; title: string; detail: stri
     detail: 'The agent did not send a response in time.',
   },
   'bad-host': { status: 400, title: 'Bad host', detail: 'The request has no usable Host header.' },
+  'policy-unavailable': {
+    status: 503,
+    title: 'Policy unavailable',
+    detail:
+      "The tunnel's traffic policy could not be loaded; nothing is forwarded without it. Retry shortly.",
+  },
+  'body-too-large': {
+    status: 413,
+    title: 'Body too large',
+    detail: 'A webhook rule needs the whole body, and this one exceeds its limit.',
+  },
   'bad-hop': {
     status: 403,
     title: 'Forwarding refused',

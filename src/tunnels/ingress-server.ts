@@ -13,11 +13,48 @@ import { forwardableHeaders } from '@instatunnel/tunnel-protocol';
 import { AppConfig } from '../config/app-config';
 import type { AgentConnection } from './agent-connection';
 import { IngressProblem, PAGES, statusLine } from './error-pages';
+import type { CompiledPolicy, Decision } from '@instatunnel/policy-engine';
 import { MetricsService } from '../metrics/metrics.service';
+import { BlockEventWriter } from '../policies/block-events';
+import { PolicyEnforcer } from '../policies/policy-enforcer';
 import { HOP_HEADER, signHop, verifyHop } from './node-hop';
 import { TunnelRegistry } from './tunnel-registry';
 
 type TrustFn = (addr: string, i: number) => boolean;
+
+/** Largest body a verify-webhook rule buffers; beyond it the request gets 413. */
+const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Reads the whole body up to `limit` bytes; null when it is larger. An oversized body of modest
+ * size is drained (not kept) so the client reads a clean 413 instead of a reset connection.
+ */
+function readLimited(
+  req: IncomingMessage,
+  limit: number,
+  drainCap = 16 * limit,
+): Promise<Buffer | null> {
+  if (Number(req.headers['content-length']) > drainCap) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+      else if (size > drainCap) {
+        req.destroy();
+        resolve(null);
+      }
+    });
+    req.on('end', () => resolve(size <= limit ? Buffer.concat(chunks) : null));
+    req.on('error', reject);
+  });
+}
 
 /**
  * The public tunnel listener: a plain node http.Server, routing by Host to live agents. It has no
@@ -40,6 +77,8 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
     private readonly registry: TunnelRegistry,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly enforcer: PolicyEnforcer,
+    private readonly blocks: BlockEventWriter,
   ) {
     this.suffix = `.${config.TUNNEL_DOMAIN}`;
     const trusted = config.TRUSTED_PROXIES.split(',')
@@ -183,14 +222,122 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
       if (remote) return void this.forwardToPeer(req, res, remote, method);
       return this.page(res, req, problem!);
     }
+    // Policies are evaluated where the agent is, so a forwarded request is counted once.
+    const entry = this.enforcer.cached(conn.info.orgId);
+    if (entry === undefined) {
+      this.enforcer.load(conn.info.orgId).then(
+        () => this.onRequest(req, res),
+        () => this.page(res, req, 'policy-unavailable'),
+      );
+      return;
+    }
+    const policies = this.enforcer.policiesFor(entry, conn.info.name);
+    if (policies.length === 0) return this.forward(req, res, conn, method, forwarded);
+    void this.enforce(req, res, conn, method, forwarded, policies, entry.needsBody);
+  }
+
+  /** The real client: walk X-Forwarded-For from the right past trusted proxies only. */
+  private clientIp(req: IncomingMessage, forwarded: boolean): string {
+    const xff = req.headers['x-forwarded-for'];
+    const chain =
+      typeof xff === 'string'
+        ? xff
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [];
+    let addr = forwarded ? (chain.pop() ?? '') : (req.socket.remoteAddress ?? '');
+    for (let i = 0; chain.length > 0 && this.trust(addr, i); i++) addr = chain.pop()!;
+    return addr;
+  }
+
+  private async enforce(
+    req: IncomingMessage,
+    res: ServerResponse,
+    conn: AgentConnection,
+    method: string,
+    forwarded: boolean,
+    policies: CompiledPolicy[],
+    needsBody: boolean,
+  ): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+    let body: Buffer | undefined;
+    if (needsBody && hasBody(req)) {
+      const read = await readLimited(req, WEBHOOK_BODY_LIMIT);
+      if (read === null) return this.page(res, req, 'body-too-large');
+      body = read;
+    }
+    let decision: Decision;
+    try {
+      decision = await this.enforcer.decide(policies, {
+        method,
+        path: q >= 0 ? url.slice(0, q) : url,
+        query: q >= 0 ? new URLSearchParams(url.slice(q + 1)) : null,
+        host,
+        clientIp: this.clientIp(req, forwarded),
+        headers: req.headersDistinct,
+        tunnel: conn.info.name,
+        body,
+        url: `${String(req.headers['x-forwarded-proto'] ?? 'http')}://${req.headers.host ?? ''}${url}`,
+      });
+    } catch {
+      return this.page(res, req, 'policy-unavailable');
+    }
+    if (decision.outcome === 'respond') {
+      const status = decision.status ?? 403;
+      if (decision.blockedBy) {
+        this.blocks.record({
+          orgId: conn.info.orgId,
+          tunnel: conn.info.name,
+          rule: decision.blockedBy.rule,
+          action: decision.blockedBy.action,
+          reason: decision.blockedBy.reason,
+          clientIp: this.clientIp(req, forwarded),
+          method,
+          path: q >= 0 ? url.slice(0, q) : url,
+          status,
+        });
+      }
+      this.metrics.status(status);
+      const text = Buffer.from(decision.body ?? '');
+      res.writeHead(status, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-store',
+        ...decision.headers,
+        'content-length': text.length,
+      });
+      res.end(method === 'HEAD' ? undefined : text);
+      return;
+    }
+    this.forward(req, res, conn, method, forwarded, decision, body);
+  }
+
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    conn: AgentConnection,
+    method: string,
+    forwarded: boolean,
+    edits?: Decision,
+    body?: Buffer,
+  ): void {
     const headers = this.forwardedHeaders(req, method, forwarded);
-    const cl = req.headers['content-length'];
-    const hasBody = cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined;
+    if (edits) {
+      for (const k of edits.requestHeaders.remove) delete headers[k];
+      Object.assign(headers, edits.requestHeaders.set);
+    }
+    const streamed = body === undefined && hasBody(req);
     let stream: ClientHttp2Stream;
     try {
-      stream = conn.session.request(headers, { endStream: !hasBody });
+      stream = conn.session.request(headers, { endStream: !streamed && !body?.length });
     } catch {
       return this.page(res, req, 'agent-unavailable');
+    }
+    if (body?.length) {
+      conn.bytesIn += body.length;
+      stream.end(body);
     }
     conn.requests++;
     const started = performance.now();
@@ -203,7 +350,12 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
       const status = Number(h[':status']);
       this.metrics.status(status);
       this.metrics.latency.observe((performance.now() - started) / 1000);
-      res.writeHead(status, forwardableHeaders(h) as OutgoingHttpHeaders);
+      const out = forwardableHeaders(h) as OutgoingHttpHeaders;
+      if (edits) {
+        for (const k of edits.responseHeaders.remove) delete out[k];
+        Object.assign(out, edits.responseHeaders.set);
+      }
+      res.writeHead(status, out);
       // Count after piping: a 'data' listener attached earlier would start the flow too soon.
       stream.pipe(res);
       stream.on('data', (chunk: Buffer) => (conn.bytesOut += chunk.length));
@@ -214,7 +366,7 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
       if (!res.headersSent) this.page(res, req, 'agent-disconnected');
       else if (!res.writableEnded) res.destroy();
     });
-    if (hasBody) {
+    if (streamed) {
       req.on('data', (chunk: Buffer) => (conn.bytesIn += chunk.length));
       req.pipe(stream);
     }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { IdentityModule } from '../identity/identity.module';
 import { MetricsController } from '../metrics/metrics.controller';
 import { MetricsService } from '../metrics/metrics.service';
+import { PoliciesModule } from '../policies/policies.module';
 import { ReservedName } from './entities/reserved-name.entity';
 import { IngressServer } from './ingress-server';
 import { TunnelEvents } from './tunnel-events.service';
@@ -13,7 +14,7 @@ import { TunnelsService } from './tunnels.service';
 
 /** Agent gateway, the public ingress listener, the live registry and the tunnel API. API server only. */
 @Module({
-  imports: [IdentityModule, TypeOrmModule.forFeature([ReservedName])],
+  imports: [IdentityModule, PoliciesModule, TypeOrmModule.forFeature([ReservedName])],
   controllers: [TunnelsController, MetricsController],
   providers: [
     TunnelRegistry,

@@ -2,6 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsIn,
+  IsInt,
+  Max,
+  Min,
   IsObject,
   IsOptional,
   IsString,
@@ -107,4 +110,48 @@ export class PolicyVersionDto {
   @ApiProperty({ type: Object }) document!: Record<string, unknown>;
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) createdByUserId!: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: Date;
+}
+
+export class PolicyEventsQuery {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(63) tunnel?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(100) rule?: string;
+  @ApiPropertyOptional({
+    enum: ['deny', 'restrict-ips', 'rate-limit', 'basic-auth', 'verify-webhook'],
+  })
+  @IsOptional()
+  @IsIn(['deny', 'restrict-ips', 'rate-limit', 'basic-auth', 'verify-webhook'])
+  action?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) clientIp?: string;
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @Matches(/^\d{1,19}$/, { message: 'cursor must be a nextCursor value' })
+  cursor?: string;
+}
+
+export class PolicyEventDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() tunnel!: string;
+  @ApiProperty() rule!: string;
+  @ApiProperty() action!: string;
+  @ApiProperty() reason!: string;
+  @ApiProperty() clientIp!: string;
+  @ApiProperty() method!: string;
+  @ApiProperty() path!: string;
+  @ApiProperty() status!: number;
+  @ApiProperty({ description: 'Requests blocked in this minute bucket' }) count!: number;
+  @ApiProperty({ type: String, format: 'date-time' }) minute!: Date;
+  @ApiProperty({ type: String, format: 'date-time' }) firstSeen!: Date;
+  @ApiProperty({ type: String, format: 'date-time' }) lastSeen!: Date;
+}
+
+export class PolicyEventPageDto {
+  @ApiProperty({ type: [PolicyEventDto] }) items!: PolicyEventDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
 }
