@@ -1,10 +1,13 @@
 /**
  * Policy engine cost per request (not a test): a 20-rule policy without rate limits against a mix
- * of requests, beside an empty policy as the baseline, in the same run. Median of 200 batches of
- * 1,000 evaluations. The ingress integration (req/s with a policy vs none) comes with enforcement.
- *   npm run bench:policy
+ * of requests, beside an empty policy as the baseline, in the same run (median of 200 batches of
+ * 1,000 evaluations); then ingress req/s through the built server and real agents for a tunnel whose
+ * org has that policy plus a rate-limit rule, against a tunnel whose org has none, in the same run.
+ *   npm run build && npm run bench:policy
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import autocannon from 'autocannon';
 import { join } from 'node:path';
 import {
   compilePolicy,
@@ -12,6 +15,10 @@ import {
   type CompiledPolicy,
   type RequestFacts,
 } from '../libs/policy-engine/src';
+import { freePort, runNode, spawnNode, waitForHttp } from '../test/helpers/processes';
+import { scratchDatabase } from './scratch-db';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 
 const rules = [
   ...Array.from({ length: 16 }, (_, i) => ({
@@ -72,15 +79,126 @@ async function medianMicros(policy: CompiledPolicy): Promise<number> {
   return batches[batches.length >> 1];
 }
 
+async function ingress(): Promise<{ withPolicy: number; without: number }> {
+  const db = await scratchDatabase();
+  const [originPort, apiPort, ingressPort] = [await freePort(), await freePort(), await freePort()];
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: `it-bench-${Date.now().toString(36)}:`,
+    PORT: String(apiPort),
+    HOST: '127.0.0.1',
+    INGRESS_PORT: String(ingressPort),
+    INGRESS_HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    PATH: process.env.PATH ?? '',
+  };
+  const origin = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require('http').createServer((q, s) => s.end('ok')).listen(${originPort}, '127.0.0.1')`,
+    ],
+    { stdio: 'inherit' },
+  );
+  const stops: (() => Promise<void>)[] = [async () => void origin.kill()];
+  try {
+    await runNode('dist/src/cli.js', ['migrate'], env);
+    const seed = async (org: string) => {
+      const args = [
+        'demo-seed',
+        '--email',
+        `${org}@example.com`,
+        '--password',
+        'bench password 123',
+        '--org',
+        org,
+      ];
+      const out = (await runNode('dist/src/cli.js', args, env)).output.trim().split('\n').at(-1)!;
+      return JSON.parse(out) as { apiKey: string; orgId: string };
+    };
+    const guarded = await seed('guarded');
+    const open = await seed('open');
+    const server = spawnNode('dist/src/main.js', [], env);
+    stops.unshift(() => server.stop());
+    const base = `http://127.0.0.1:${apiPort}`;
+    await waitForHttp(`${base}/readyz`);
+    const withLimit = {
+      rules: [
+        ...rules,
+        {
+          name: 'rl',
+          actions: [{ type: 'rate-limit', capacity: 1_000_000, window: '1m', key: 'tunnel' }],
+        },
+      ],
+    };
+    const created = await fetch(`${base}/v1/orgs/${guarded.orgId}/policies`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${guarded.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', document: withLimit }),
+    });
+    if (created.status !== 201)
+      throw new Error(`policy: ${created.status} ${await created.text()}`);
+    for (const [key, name] of [
+      [guarded.apiKey, 'guarded-app'],
+      [open.apiKey, 'open-app'],
+    ]) {
+      const args = [
+        'http',
+        String(originPort),
+        '--server',
+        base,
+        '--api-key',
+        key,
+        '--name',
+        name,
+        '--log',
+        'none',
+      ];
+      const agent = spawnNode('dist/libs/agent/src/cli.js', args, {});
+      stops.unshift(() => agent.stop());
+    }
+    await waitForHttp(`http://127.0.0.1:${originPort}/`);
+    const load = async (host: string) => {
+      for (let i = 0; i < 100; i++) {
+        const r = await fetch(`http://127.0.0.1:${ingressPort}/`, { headers: { host } }).catch(
+          () => null,
+        );
+        if (r?.status === 200) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const url = `http://127.0.0.1:${ingressPort}/api/items/1`;
+      const headers = { host, 'user-agent': 'curl/8.5.0' };
+      await autocannon({ url, connections: 10, duration: 2, headers });
+      const r = await autocannon({ url, connections: 50, duration: SECONDS, headers });
+      if (r.non2xx) throw new Error(`${host}: ${r.non2xx} non-2xx responses`);
+      return Math.round(r.requests.average);
+    };
+    const without = await load('open-app.localhost');
+    const withPolicy = await load('guarded-app.localhost');
+    return { withPolicy, without };
+  } finally {
+    for (const stop of stops) await stop();
+    await db.drop();
+  }
+}
+
 async function main(): Promise<void> {
   const empty = await medianMicros(policyOf({ rules: [] }));
   const twenty = await medianMicros(policyOf({ rules }));
-  const rows = [
-    { policy: 'empty (baseline)', 'median µs/request': Number(empty.toFixed(2)) },
+  const ing = await ingress();
+  const rows: Record<string, unknown>[] = [
+    { measure: 'engine, empty policy (baseline)', value: `${empty.toFixed(2)} µs/request` },
     {
-      policy: '20 rules, no rate limit',
-      'median µs/request': Number(twenty.toFixed(2)),
+      measure: 'engine, 20 rules, no rate limit',
+      value: `${twenty.toFixed(2)} µs/request`,
       target: '<= 5 µs',
+    },
+    { measure: 'ingress req/s @50, no policy', value: ing.without },
+    {
+      measure: 'ingress req/s @50, 20 rules + rate limit',
+      value: ing.withPolicy,
+      ratio: (ing.withPolicy / ing.without).toFixed(2),
+      target: '>= 0.8x',
     },
   ];
   console.table(rows);
@@ -88,6 +206,7 @@ async function main(): Promise<void> {
     join(__dirname, 'results/policy.json'),
     JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2) + '\n',
   );
+  process.exit(0);
 }
 
 void main();

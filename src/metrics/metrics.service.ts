@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BlockEventWriter } from '../policies/block-events';
+import { PolicyRateLimiter } from '../security/policy-rate-limiter';
 import { TunnelRegistry } from '../tunnels/tunnel-registry';
 
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -15,7 +17,7 @@ export class MetricsService {
   readonly forwarded: Counter;
   readonly latency: Histogram;
 
-  constructor(tunnels: TunnelRegistry) {
+  constructor(tunnels: TunnelRegistry, limiter: PolicyRateLimiter, blocks: BlockEventWriter) {
     collectDefaultMetrics({ register: this.registry, prefix: 'instatunnel_' });
     const requests = new Counter({
       name: 'instatunnel_ingress_requests_total',
@@ -49,6 +51,26 @@ export class MetricsService {
       registers: [this.registry],
       collect() {
         this.set(tunnels.names);
+      },
+    });
+    new Counter({
+      name: 'instatunnel_policy_rate_limit_fail_open_total',
+      help: 'Policy rate-limit checks let through because Redis did not answer',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(limiter.failOpenCount);
+      },
+    });
+    new Counter({
+      name: 'instatunnel_policy_block_events_total',
+      help: 'Policy block event rows written (aggregated per rule, ip and minute) and dropped under overload',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.labels('written').inc(blocks.written);
+        this.labels('dropped').inc(blocks.dropped);
       },
     });
     new Counter({
