@@ -230,6 +230,48 @@ describe('traffic policies in the ingress', () => {
     expect((await api('/policy-events?cursor=abc')).status).toBe(400);
   });
 
+  it('runs a reserved name’s own policy after the org’s, on that name only', async () => {
+    const name = `res-${randomBytes(3).toString('hex')}`;
+    const reserved = await api('/reserved-names', {
+      method: 'POST',
+      body: JSON.stringify({ name }),
+    });
+    const { id } = (await reserved.json()) as { id: string };
+    const pol = await api('/policies', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'named',
+        reservedNameId: id,
+        document: {
+          rules: [
+            {
+              name: 'closed',
+              match: { paths: ['/only-here'] },
+              actions: [{ type: 'deny', status: 451 }],
+            },
+          ],
+        },
+      }),
+    });
+    expect(pol.status).toBe(201);
+    const named = await startAgent(a, apiKey, String(origin.port), ['--name', name]);
+    try {
+      expect((await viaTunnel(a, name, { path: '/only-here' })).status).toBe(451);
+      expect((await viaTunnel(a, agent.name, { path: '/only-here' })).status).toBe(200);
+      // The org default still runs first on the reserved name.
+      expect(
+        (
+          await viaTunnel(a, name, {
+            path: '/only-here',
+            headers: { 'x-forwarded-for': '192.0.2.1' },
+          })
+        ).status,
+      ).toBe(403);
+    } finally {
+      await named.stop();
+    }
+  });
+
   it('applies a policy change on every node without a restart', async () => {
     const res = await api(`/policies/${policyId}`, {
       method: 'PUT',
