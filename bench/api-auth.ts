@@ -28,10 +28,13 @@ async function load(url: string, headers: Record<string, string>, connections: n
 async function main(): Promise<void> {
   const db = await scratchDatabase();
   const port = await freePort();
+  const ingressPort = await freePort();
   const env = {
     DATABASE_URL: db.url,
     REDIS_PREFIX: `it-bench-${randomBytes(3).toString('hex')}:`,
     PORT: String(port),
+    INGRESS_PORT: String(ingressPort),
+    INGRESS_HOST: '127.0.0.1',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     COOKIE_SECURE: 'false',

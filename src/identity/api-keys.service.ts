@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { RateLimiter } from '../security/rate-limiter.service';
 import { AppError } from '../common/app-error';
 import { AccessService } from './access.service';
 import { generateApiKey, hashesEqual, parseApiKey } from './api-key-token';
@@ -11,6 +12,8 @@ import type { ApiKeyPrincipal, Principal } from './principal';
 import { isScope, Role, scopesOfRole } from './roles';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
+const KEY_FAILURES_PER_IP = 50;
+const KEY_FAILURE_WINDOW_SECONDS = 15 * 60;
 
 interface KeyAuthRow {
   id: string;
@@ -51,13 +54,45 @@ export class ApiKeysService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly access: AccessService,
     private readonly audit: AuditService,
+    private readonly limiter: RateLimiter,
   ) {}
+
+  /**
+   * Guessing keys is refused per client address after too many failures. The check needs Redis
+   * and fails closed: while Redis is down, API-key requests answer 503 rather than go unguarded.
+   */
+  async authenticate(token: string, ip: string | null): Promise<ApiKeyPrincipal> {
+    const key = `apikey:ip:${ip ?? 'unknown'}`;
+    const state = await this.limiter.peek(key);
+    if (state.count >= KEY_FAILURES_PER_IP) {
+      throw new AppError(
+        'too-many-requests',
+        'Too many invalid API keys from this address; wait before retrying',
+        {
+          headers: { 'Retry-After': String(state.retryAfterSeconds) },
+        },
+      );
+    }
+    try {
+      return await this.verify(token, ip);
+    } catch (err) {
+      if (err instanceof AppError && err.kind === 'invalid-api-key') {
+        await this.limiter.recordFailure(
+          key,
+          KEY_FAILURE_WINDOW_SECONDS,
+          KEY_FAILURES_PER_IP,
+          3600,
+        );
+      }
+      throw err;
+    }
+  }
 
   /**
    * Format and checksum are checked before any database work; then one indexed lookup by the
    * public id, a constant-time hash comparison, and the creator's current membership.
    */
-  async authenticate(token: string, ip: string | null): Promise<ApiKeyPrincipal> {
+  private async verify(token: string, ip: string | null): Promise<ApiKeyPrincipal> {
     const parsed = parseApiKey(token);
     if (parsed === 'malformed') throw new AppError('invalid-api-key', 'The API key is malformed');
     if (parsed === 'checksum')

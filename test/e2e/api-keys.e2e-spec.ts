@@ -75,6 +75,32 @@ describe('API keys: format, scopes, lifecycle', () => {
     expect(res.body.detail).toMatch(detail);
   });
 
+  it('refuses an address after 50 invalid keys (429 with Retry-After), even with a valid key; other addresses are unaffected', async () => {
+    const ip = '203.0.113.201';
+    for (let i = 0; i < 50; i++) {
+      await h
+        .http()
+        .get('/v1/me')
+        .set('X-Forwarded-For', ip)
+        .set('Authorization', `Bearer ${generateApiKey().token}`)
+        .expect(401);
+    }
+    const locked = await h
+      .http()
+      .get('/v1/me')
+      .set('X-Forwarded-For', ip)
+      .set('Authorization', `Bearer ${fullKey.key}`)
+      .expect(429);
+    expectProblem(locked.body, 'too-many-requests');
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    await h
+      .http()
+      .get('/v1/me')
+      .set('X-Forwarded-For', '203.0.113.202')
+      .set('Authorization', `Bearer ${fullKey.key}`)
+      .expect(200);
+  });
+
   it('refuses an expired key and records lastUsedAt/lastUsedIp for a live one', async () => {
     const key = await h.apiKey(owner.agent, orgId, ['org:read']);
     await h

@@ -26,9 +26,9 @@ describe('when Redis is unreachable', () => {
     expectProblem(res.body, 'service-unavailable');
   });
 
-  it('API keys keep working: they need only PostgreSQL', async () => {
-    const res = await h.http().get('/v1/me').set('Authorization', `Bearer ${apiKey}`).expect(200);
-    expect(res.body.authenticatedWith).toBe('api_key');
+  it('API keys fail closed too: their brute-force guard needs Redis, so 503 rather than unguarded', async () => {
+    const res = await h.http().get('/v1/me').set('Authorization', `Bearer ${apiKey}`).expect(503);
+    expectProblem(res.body, 'service-unavailable');
   });
 
   it('a session cookie cannot be checked: 503, not a silent logout', async () => {

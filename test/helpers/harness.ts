@@ -56,17 +56,23 @@ export class Harness {
       process.env.REDIS_PREFIX ?? 'it-test:');
     process.env.REDIS_PREFIX = `${runPrefix}${randomBytes(3).toString('hex')}:`;
     for (const [k, v] of Object.entries(options.env ?? {})) process.env[k] = v;
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    h.app = moduleRef.createNestApplication<NestExpressApplication>({
-      bodyParser: false,
-      logger: false,
-    });
-    configureApp(h.app);
-    await h.app.init();
-    if (options.worker !== false) {
-      const workerRef = await Test.createTestingModule({ imports: [WorkerModule] }).compile();
-      workerRef.useLogger(false);
-      h.worker = await workerRef.init();
+    try {
+      const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+      h.app = moduleRef.createNestApplication<NestExpressApplication>({
+        bodyParser: false,
+        logger: false,
+      });
+      configureApp(h.app);
+      await h.app.init();
+      if (options.worker !== false) {
+        const workerRef = await Test.createTestingModule({ imports: [WorkerModule] }).compile();
+        workerRef.useLogger(false);
+        h.worker = await workerRef.init();
+      }
+    } catch (err) {
+      // A half-started app still holds Redis and BullMQ connections: close them so jest can exit.
+      await h.stop().catch(() => undefined);
+      throw err;
     }
     h.db = h.app.get(DataSource);
     return h;
@@ -83,7 +89,7 @@ export class Harness {
 
   async stop(): Promise<void> {
     await this.worker?.close();
-    await this.app.close();
+    await this.app?.close();
     await this.smtp?.stop();
     process.env = this.savedEnv;
   }

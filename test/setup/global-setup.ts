@@ -22,5 +22,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.LOG_LEVEL ??= 'silent';
   process.env.COOKIE_SECURE = 'false';
   process.env.PUBLIC_URL = 'http://app.instatunnel.test';
+  // In-process apps each get their own ephemeral ingress port: suites run in parallel.
+  process.env.INGRESS_PORT = '0';
+  process.env.INGRESS_HOST = '127.0.0.1';
   process.env.INSTATUNNEL_TEST_DATABASE = database;
 }
