@@ -155,6 +155,13 @@ export class AppConfig {
   @Min(1000)
   AGENT_PING_INTERVAL_MS = 10_000;
 
+  /** Largest body a verify-webhook rule buffers; larger requests get 413. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
+
   /** Bearer token for GET /metrics; the endpoint answers 404 while it is unset. */
   @IsOptional()
   @IsString()

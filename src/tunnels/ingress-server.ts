@@ -22,9 +22,6 @@ import { TunnelRegistry } from './tunnel-registry';
 
 type TrustFn = (addr: string, i: number) => boolean;
 
-/** Largest body a verify-webhook rule buffers; beyond it the request gets 413. */
-const WEBHOOK_BODY_LIMIT = 1024 * 1024;
-
 function hasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
   return cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined;
@@ -265,7 +262,7 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
     const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
     let body: Buffer | undefined;
     if (needsBody && hasBody(req)) {
-      const read = await readLimited(req, WEBHOOK_BODY_LIMIT);
+      const read = await readLimited(req, this.config.WEBHOOK_BODY_LIMIT_BYTES);
       if (read === null) return this.page(res, req, 'body-too-large');
       body = read;
     }
