@@ -40,7 +40,7 @@ describe('loadConfig', () => {
     ['METRICS_TOKEN', 'short'],
     ['NODE_SECRET', 'too-short-secret'],
     ['NODE_INTERNAL_URL', 'ftp://x'],
-    ['WEBHOOK_BODY_LIMIT_BYTES', '10'],
+    ['WEBHOOK_BODY_LIMIT_BYTES', '7'],
   ])('names %s when it is %j, without echoing the value', (key, value) => {
     let error: unknown;
     try {
