@@ -266,6 +266,7 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
       if (read === null) return this.page(res, req, 'body-too-large');
       body = read;
     }
+    const clientIp = this.clientIp(req, forwarded);
     let decision: Decision;
     try {
       decision = await this.enforcer.decide(policies, {
@@ -273,7 +274,7 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
         path: q >= 0 ? url.slice(0, q) : url,
         query: q >= 0 ? new URLSearchParams(url.slice(q + 1)) : null,
         host,
-        clientIp: this.clientIp(req, forwarded),
+        clientIp,
         headers: req.headersDistinct,
         tunnel: conn.info.name,
         body,
@@ -291,7 +292,7 @@ export class IngressServer implements OnApplicationBootstrap, OnApplicationShutd
           rule: decision.blockedBy.rule,
           action: decision.blockedBy.action,
           reason: decision.blockedBy.reason,
-          clientIp: this.clientIp(req, forwarded),
+          clientIp,
           method,
           path: q >= 0 ? url.slice(0, q) : url,
           status,
