@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { scratchDatabase } from './scratch-db';
-import { freePort, runNode, waitForHttp } from '../test/helpers/processes';
+import { freePort, runNode, seedDemo, waitForHttp } from '../test/helpers/processes';
 
 const ROOT = join(__dirname, '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -45,20 +45,12 @@ async function main(): Promise<void> {
   });
   try {
     await runNode('dist/src/cli.js', ['migrate'], { ...process.env, ...env });
-    const seeded = await runNode(
-      'dist/src/cli.js',
-      [
-        'demo-seed',
-        '--email',
-        'bench@example.com',
-        '--password',
-        'bench password 123',
-        '--org',
-        'bench',
-      ],
+    const { apiKey } = await seedDemo(
       { ...process.env, ...env },
+      'bench@example.com',
+      'bench password 123',
+      'bench',
     );
-    const { apiKey } = JSON.parse(seeded.output.trim().split('\n').at(-1)!) as { apiKey: string };
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/readyz`);
     const login = await fetch(`${base}/v1/auth/login`, {

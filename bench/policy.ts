@@ -15,7 +15,7 @@ import {
   type CompiledPolicy,
   type RequestFacts,
 } from '../libs/policy-engine/src';
-import { freePort, runNode, spawnNode, waitForHttp } from '../test/helpers/processes';
+import { freePort, runNode, seedDemo, spawnNode, waitForHttp } from '../test/helpers/processes';
 import { scratchDatabase } from './scratch-db';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -103,19 +103,7 @@ async function ingress(): Promise<{ withPolicy: number; without: number }> {
   const stops: (() => Promise<void>)[] = [async () => void origin.kill()];
   try {
     await runNode('dist/src/cli.js', ['migrate'], env);
-    const seed = async (org: string) => {
-      const args = [
-        'demo-seed',
-        '--email',
-        `${org}@example.com`,
-        '--password',
-        'bench password 123',
-        '--org',
-        org,
-      ];
-      const out = (await runNode('dist/src/cli.js', args, env)).output.trim().split('\n').at(-1)!;
-      return JSON.parse(out) as { apiKey: string; orgId: string };
-    };
+    const seed = (org: string) => seedDemo(env, `${org}@example.com`, 'bench password 123', org);
     const guarded = await seed('guarded');
     const open = await seed('open');
     const server = spawnNode('dist/src/main.js', [], env);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { TunnelAgent } from '../libs/agent/src/agent';
 import { scratchDatabase } from './scratch-db';
-import { freePort, runNode, spawnNode, waitForHttp } from '../test/helpers/processes';
+import { freePort, runNode, seedDemo, spawnNode, waitForHttp } from '../test/helpers/processes';
 import { peakRssMiB, pumpRepeated, rssMiB } from '../test/helpers/tunnel-stack';
 
 const ROOT = join(__dirname, '..');
@@ -136,20 +136,7 @@ async function main(): Promise<void> {
       kill(nodeScript(PROXY, { PORT: String(proxyPort), UPSTREAM: String(originPort) })),
     );
     await runNode('dist/src/cli.js', ['migrate'], env);
-    const seeded = await runNode(
-      'dist/src/cli.js',
-      [
-        'demo-seed',
-        '--email',
-        'bench@example.com',
-        '--password',
-        'bench password 123',
-        '--org',
-        'bench',
-      ],
-      env,
-    );
-    const { apiKey } = JSON.parse(seeded.output.trim().split('\n').at(-1)!) as { apiKey: string };
+    const { apiKey } = await seedDemo(env, 'bench@example.com', 'bench password 123', 'bench');
     const server = spawnNode('dist/src/main.js', [], env);
     children.push(server);
     await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`);

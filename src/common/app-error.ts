@@ -15,5 +15,3 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
 }
-
-export const notFound = (what = 'resource') => new AppError('not-found', `No such ${what}`);

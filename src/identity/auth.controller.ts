@@ -88,7 +88,7 @@ export class AuthController {
     const previous = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
     if (previous) {
       const old = await this.sessions.find(previous);
-      if (old) await this.sessions.destroyKey(old.userId, old.key);
+      if (old) await this.sessions.destroyKey(old.key);
     }
     res.cookie(SESSION_COOKIE, token, this.sessions.cookieOptions());
     return this.me.describe({ kind: 'session', user, sessionKey: '' });

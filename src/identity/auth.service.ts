@@ -287,7 +287,7 @@ export class AuthService {
   }
 
   async logout(userId: string, sessionKey: string): Promise<void> {
-    await this.sessions.destroyKey(userId, sessionKey);
+    await this.sessions.destroyKey(sessionKey);
     await this.db.transaction((em) =>
       this.audit.record(em, {
         action: 'user.logged_out',

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { CookieOptions } from 'express';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
-import { hashToken } from './tokens';
+import { hashToken, ONE_TIME_TOKEN_PATTERN } from './tokens';
 
 export const SESSION_COOKIE = 'it_session';
 
@@ -33,10 +33,6 @@ export class SessionService {
     return this.redis.key('sess', key);
   }
 
-  private userSetKey(userId: string): string {
-    return this.redis.key('user-sess', userId);
-  }
-
   async create(userId: string): Promise<{ token: string; session: ActiveSession }> {
     const token = randomBytes(32).toString('base64url');
     const key = hashToken(token);
@@ -46,24 +42,24 @@ export class SessionService {
       createdAt: now,
       absoluteExpiresAt: now + this.config.SESSION_ABSOLUTE_TTL_SECONDS * 1000,
     };
-    await this.redis.client
-      .multi()
-      .set(this.redisKey(key), JSON.stringify(stored), 'EX', this.config.SESSION_IDLE_TTL_SECONDS)
-      .sadd(this.userSetKey(userId), key)
-      .expire(this.userSetKey(userId), this.config.SESSION_ABSOLUTE_TTL_SECONDS)
-      .exec();
+    await this.redis.client.set(
+      this.redisKey(key),
+      JSON.stringify(stored),
+      'EX',
+      this.config.SESSION_IDLE_TTL_SECONDS,
+    );
     return { token, session: { ...stored, key } };
   }
 
   async find(token: string): Promise<ActiveSession | null> {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    if (!ONE_TIME_TOKEN_PATTERN.test(token)) return null;
     const key = hashToken(token);
     const raw = await this.redis.client.get(this.redisKey(key));
     if (!raw) return null;
     const stored = JSON.parse(raw) as StoredSession;
     const remainingMs = stored.absoluteExpiresAt - Date.now();
     if (remainingMs <= 0) {
-      await this.destroyKey(stored.userId, key);
+      await this.destroyKey(key);
       return null;
     }
     const idleMs = Math.min(this.config.SESSION_IDLE_TTL_SECONDS * 1000, remainingMs);
@@ -71,22 +67,8 @@ export class SessionService {
     return { ...stored, key };
   }
 
-  async destroyKey(userId: string, key: string): Promise<void> {
-    await this.redis.client
-      .multi()
-      .del(this.redisKey(key))
-      .srem(this.userSetKey(userId), key)
-      .exec();
-  }
-
-  /** Ends every session of a user (e.g. when an admin disables them or the password changes). */
-  async destroyAllForUser(userId: string): Promise<number> {
-    const keys = await this.redis.client.smembers(this.userSetKey(userId));
-    const multi = this.redis.client.multi();
-    for (const k of keys) multi.del(this.redisKey(k));
-    multi.del(this.userSetKey(userId));
-    await multi.exec();
-    return keys.length;
+  async destroyKey(key: string): Promise<void> {
+    await this.redis.client.del(this.redisKey(key));
   }
 
   cookieOptions(): CookieOptions {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -160,5 +160,3 @@ export function expectProblem(body: unknown, kind: string): void {
   expect(body).toMatchObject({ type: `https://instatunnel.dev/problems/${kind}` });
   expect(JSON.stringify(body)).not.toMatch(/\bat .+\.(ts|js):\d+/);
 }
-
-export type { INestApplication };

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ROOT, runNode, Spawned } from './processes';
+import { freePort, runNode } from './processes';
 
 /** The Debian nginx binary, running the rendered edge config in a private prefix on a free port. */
 export class NginxEdge {
@@ -76,6 +76,3 @@ http {
     await exited;
   }
 }
-
-export type { Spawned };
-export { ROOT };

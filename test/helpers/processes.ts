@@ -76,3 +76,28 @@ export async function waitForHttp(url: string, timeoutMs = 30000): Promise<void>
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+export interface DemoSeed {
+  userId: string;
+  email: string;
+  orgId: string;
+  orgSlug: string;
+  apiKeyId: string;
+  apiKey: string;
+}
+
+/** `cli demo-seed`: a verified user owning an org, and an API key with every scope. */
+export async function seedDemo(
+  env: Record<string, string | undefined>,
+  email: string,
+  password: string,
+  org: string,
+): Promise<DemoSeed> {
+  const res = await runNode(
+    'dist/src/cli.js',
+    ['demo-seed', '--email', email, '--password', password, '--org', org],
+    env,
+  );
+  if (res.code !== 0) throw new Error(`demo-seed failed: ${res.output}`);
+  return JSON.parse(res.output.trim().split('\n').at(-1)!) as DemoSeed;
+}

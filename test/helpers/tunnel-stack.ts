@@ -3,7 +3,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { PASSWORD, uniqueEmail } from './harness';
-import { freePort, runNode, spawnNode, Spawned, waitForHttp } from './processes';
+import { freePort, seedDemo, spawnNode, Spawned, waitForHttp } from './processes';
 
 export interface Seeded {
   apiKey: string;
@@ -48,16 +48,7 @@ export class ServerProcess {
 
   async seed(org = `t-${randomBytes(4).toString('hex')}`): Promise<Seeded> {
     const email = uniqueEmail('tun');
-    const res = await runNode(
-      'dist/src/cli.js',
-      ['demo-seed', '--email', email, '--password', PASSWORD, '--org', org],
-      this.env,
-    );
-    if (res.code !== 0) throw new Error(res.output);
-    const out = JSON.parse(res.output.trim().split('\n').at(-1)!) as {
-      apiKey: string;
-      orgId: string;
-    };
+    const out = await seedDemo(this.env, email, PASSWORD, org);
     return { apiKey: out.apiKey, orgId: out.orgId, email };
   }
 
