@@ -7,6 +7,7 @@ import {
   bodyMiddleware,
   formRule,
   requestContextMiddleware,
+  xmlRules,
   yamlRule,
 } from './common/http-middleware';
 import { ProblemFilter } from './common/problem.filter';
@@ -22,6 +23,7 @@ import { PoliciesModule } from './policies/policies.module';
 import { QueueModule } from './queue.module';
 import { RedisModule } from './redis/redis.module';
 import { SecurityModule } from './security/security.module';
+import { SsoModule } from './sso/sso.module';
 import { TunnelsModule } from './tunnels/tunnels.module';
 import { WebModule } from './web/web.module';
 
@@ -48,6 +50,7 @@ export const CORE_IMPORTS = [
     WebModule,
     TunnelsModule,
     PoliciesModule,
+    SsoModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
 })
@@ -63,6 +66,9 @@ export class AppModule implements NestModule {
         bodyMiddleware(this.config.BODY_LIMIT, [
           formRule('/verify-email', '4kb'),
           formRule('/invitations/accept', '4kb'),
+          // SAML responses with many groups are large; the ACS decodes at most MAX_SAML_MESSAGE_BYTES.
+          formRule(/^\/saml\/[^/]+\/acs$/, '512kb'),
+          ...xmlRules(/^\/v1\/orgs\/[^/]+\/sso\/saml\/metadata$/, '256kb'),
           yamlRule(/^\/v1\/orgs\/[^/]+\/policies(\/[^/]+)?$/, '256kb'),
         ]),
       )

@@ -53,8 +53,18 @@ export function yamlRule(path: RegExp, limit: string): BodyRule {
   return { path, type: 'application/yaml', parser: express.text({ type: () => true, limit }) };
 }
 
-/** Browser form posts, for the few HTML pages that a mail link opens. */
-export function formRule(path: string, limit: string): BodyRule {
+/** XML documents (SAML metadata), kept as text for the service to parse with its own checks. */
+export function xmlRules(path: RegExp, limit: string): BodyRule[] {
+  const parser = express.text({ type: () => true, limit });
+  return ['application/samlmetadata+xml', 'application/xml', 'text/xml'].map((type) => ({
+    path,
+    type,
+    parser,
+  }));
+}
+
+/** Browser form posts: the few HTML pages that a mail link opens, and the SAML ACS. */
+export function formRule(path: string | RegExp, limit: string): BodyRule {
   return {
     path,
     type: 'application/x-www-form-urlencoded',

@@ -168,6 +168,28 @@ export class AppConfig {
   @MinLength(16, { message: 'must be at least 16 characters' })
   METRICS_TOKEN?: string = undefined;
 
+  /** Clock skew tolerated on SAML NotBefore / NotOnOrAfter. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  SAML_CLOCK_SKEW_SECONDS = 60;
+
+  /** How long an SP-initiated login may take at the IdP (the AuthnRequest id stays valid this long). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(3600)
+  SAML_REQUEST_TTL_SECONDS = 600;
+
+  /** DNS servers (host or host:port, comma-separated) for domain verification; unset = the system's. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[0-9A-Za-z.:[\]-]+(,[0-9A-Za-z.:[\]-]+)*$/, {
+    message: 'must be a comma-separated list of host or host:port',
+  })
+  DNS_SERVERS?: string = undefined;
+
   /** Shared by all server nodes to authenticate forwarded requests (HMAC); unset = single node. */
   @IsOptional()
   @IsString()

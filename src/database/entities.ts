@@ -11,6 +11,9 @@ import { Policies1733360000000 } from './migrations/1733360000000-policies';
 import { PolicyEvents1733370000000 } from './migrations/1733370000000-policy-events';
 import { ReservedName } from '../tunnels/entities/reserved-name.entity';
 import { Policy, PolicyVersion } from '../policies/entities/policy.entity';
+import { OrgDomain } from '../sso/entities/org-domain.entity';
+import { SamlConnection } from '../sso/entities/saml-connection.entity';
+import { SamlSso1733380000000 } from './migrations/1733380000000-saml-sso';
 
 export const ENTITIES = [
   User,
@@ -23,10 +26,13 @@ export const ENTITIES = [
   ReservedName,
   Policy,
   PolicyVersion,
+  SamlConnection,
+  OrgDomain,
 ];
 export const MIGRATIONS = [
   Foundation1733340000000,
   ReservedNames1733350000000,
   Policies1733360000000,
   PolicyEvents1733370000000,
+  SamlSso1733380000000,
 ];

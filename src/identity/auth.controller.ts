@@ -91,7 +91,7 @@ export class AuthController {
       if (old) await this.sessions.destroyKey(old.key);
     }
     res.cookie(SESSION_COOKIE, token, this.sessions.cookieOptions());
-    return this.me.describe({ kind: 'session', user, sessionKey: '' });
+    return this.me.describe({ kind: 'session', user, sessionKey: '', ssoOrgId: null });
   }
 
   @Post('logout')

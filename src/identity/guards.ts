@@ -49,7 +49,12 @@ export class AuthGuard implements CanActivate {
         res.clearCookie(SESSION_COOKIE, { path: '/' });
         throw new AppError('session-expired', 'The session has ended; log in again');
       }
-      req.principal = { kind: 'session', user, sessionKey: session.key };
+      req.principal = {
+        kind: 'session',
+        user,
+        sessionKey: session.key,
+        ssoOrgId: session.ssoOrgId ?? null,
+      };
     }
     const store = requestContext.get();
     if (store) store.principal = req.principal;

@@ -11,6 +11,8 @@ export interface SessionPrincipal {
   kind: 'session';
   user: AuthUser;
   sessionKey: string;
+  /** The org whose SAML SSO started this session, if any. */
+  ssoOrgId: string | null;
 }
 
 export interface ApiKeyPrincipal {

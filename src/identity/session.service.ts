@@ -11,6 +11,8 @@ interface StoredSession {
   userId: string;
   createdAt: number;
   absoluteExpiresAt: number;
+  /** Set when the session was started by this org's SAML SSO (SSO-required orgs accept only these). */
+  ssoOrgId?: string;
 }
 
 export interface ActiveSession extends StoredSession {
@@ -33,7 +35,10 @@ export class SessionService {
     return this.redis.key('sess', key);
   }
 
-  async create(userId: string): Promise<{ token: string; session: ActiveSession }> {
+  async create(
+    userId: string,
+    options: { ssoOrgId?: string } = {},
+  ): Promise<{ token: string; session: ActiveSession }> {
     const token = randomBytes(32).toString('base64url');
     const key = hashToken(token);
     const now = Date.now();
@@ -41,6 +46,7 @@ export class SessionService {
       userId,
       createdAt: now,
       absoluteExpiresAt: now + this.config.SESSION_ABSOLUTE_TTL_SECONDS * 1000,
+      ...(options.ssoOrgId ? { ssoOrgId: options.ssoOrgId } : {}),
     };
     await this.redis.client.set(
       this.redisKey(key),

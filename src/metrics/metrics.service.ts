@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BlockEventWriter } from '../policies/block-events';
 import { PolicyRateLimiter } from '../security/policy-rate-limiter';
+import { SsoStats } from '../security/sso-stats';
 import { TunnelRegistry } from '../tunnels/tunnel-registry';
 
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -17,7 +18,12 @@ export class MetricsService {
   readonly forwarded: Counter;
   readonly latency: Histogram;
 
-  constructor(tunnels: TunnelRegistry, limiter: PolicyRateLimiter, blocks: BlockEventWriter) {
+  constructor(
+    tunnels: TunnelRegistry,
+    limiter: PolicyRateLimiter,
+    blocks: BlockEventWriter,
+    sso: SsoStats,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'instatunnel_' });
     const requests = new Counter({
       name: 'instatunnel_ingress_requests_total',
@@ -71,6 +77,17 @@ export class MetricsService {
         this.reset();
         this.labels('written').inc(blocks.written);
         this.labels('dropped').inc(blocks.dropped);
+      },
+    });
+    new Counter({
+      name: 'instatunnel_sso_logins_total',
+      help: 'SAML logins by outcome, and refusals by reason',
+      labelNames: ['outcome', 'reason'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.labels('success', '').inc(sso.successes.value);
+        for (const [reason, n] of sso.failures) this.labels('failure', reason).inc(n);
       },
     });
     new Counter({

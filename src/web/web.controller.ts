@@ -73,7 +73,9 @@ export class WebController {
     const token = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
     const session = token ? await this.sessions.find(token) : null;
     const user = session ? await this.users.findAuthUser(session.userId) : null;
-    return session && user ? { kind: 'session', user, sessionKey: session.key } : null;
+    return session && user
+      ? { kind: 'session', user, sessionKey: session.key, ssoOrgId: session.ssoOrgId ?? null }
+      : null;
   }
 
   @Get('invitations/accept')
@@ -113,7 +115,7 @@ export class WebController {
           req.ip ?? null,
         );
         res.cookie(SESSION_COOKIE, token, this.sessions.cookieOptions());
-        principal = { kind: 'session', user, sessionKey: '' };
+        principal = { kind: 'session', user, sessionKey: '', ssoOrgId: null };
       }
       if (!principal.user.emailVerified)
         throw new AppError('email-not-verified', 'Verify your email address first');

@@ -1,0 +1,329 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { AppError } from '../common/app-error';
+import type { FieldError } from '../common/problem';
+import { AppConfig } from '../config/app-config';
+import { Org } from '../orgs/entities/org.entity';
+import { RedisService } from '../redis/redis.service';
+import { normalizeDomain, DomainsService } from './domains.service';
+import type { PutSamlConnectionDto, SamlConnectionDto, ServiceProviderDto } from './dto/saml.dto';
+import { SamlConnection } from './entities/saml-connection.entity';
+import { RedisSamlCache } from './redis-cache-provider';
+import { certificateInfo, parseIdpMetadata, SamlRejection, toPem } from './saml-xml';
+
+const EMAIL_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+const MIN_RSA_BITS = 2048;
+
+/** Everything one ACS or login request needs about its org; built before passport runs. */
+export interface SamlContext {
+  org: Pick<Org, 'id' | 'slug'>;
+  connection: SamlConnection;
+  sp: ServiceProviderDto;
+  options: SamlConfig;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+}
+
+@Injectable()
+export class SamlConfigService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+    private readonly redis: RedisService,
+    private readonly audit: AuditService,
+    private readonly domains: DomainsService,
+  ) {}
+
+  serviceProvider(slug: string): ServiceProviderDto {
+    const url = (p: string) => new URL(`/saml/${slug}/${p}`, this.config.PUBLIC_URL).toString();
+    return {
+      entityId: url('metadata'),
+      acsUrl: url('acs'),
+      metadataUrl: url('metadata'),
+      loginUrl: url('login'),
+    };
+  }
+
+  private toDto(c: SamlConnection, slug: string): SamlConnectionDto {
+    return {
+      orgId: c.orgId,
+      enabled: c.enabled,
+      idpEntityId: c.idpEntityId,
+      idpSsoUrl: c.idpSsoUrl,
+      idpCertificates: c.idpCertificates.map((pem) => {
+        const info = certificateInfo(pem);
+        return {
+          pem,
+          sha256: info?.sha256 ?? '',
+          subject: info?.subject ?? '',
+          notBefore: info?.notBefore ?? '',
+          notAfter: info?.notAfter ?? '',
+        };
+      }),
+      signatureMode: c.signatureMode,
+      attributeMapping: c.attributeMapping,
+      groupRoles: c.groupRoles,
+      defaultRole: c.defaultRole,
+      jitProvisioning: c.jitProvisioning,
+      ssoRequired: c.ssoRequired,
+      allowIdpInitiated: c.allowIdpInitiated,
+      allowedDomains: c.allowedDomains,
+      lastLoginAt: c.lastLoginAt?.toISOString() ?? null,
+      serviceProvider: this.serviceProvider(slug),
+      createdAt: c.createdAt.toISOString(),
+      updatedAt: c.updatedAt.toISOString(),
+    };
+  }
+
+  async orgBySlug(slug: string): Promise<Org> {
+    const org = await this.db.getRepository(Org).findOneBy({ slug: slug.slice(0, 48) });
+    if (!org) throw new AppError('not-found', 'No such org');
+    return org;
+  }
+
+  private async slugOf(orgId: string): Promise<string> {
+    const org = await this.db.getRepository(Org).findOneByOrFail({ id: orgId });
+    return org.slug;
+  }
+
+  async get(orgId: string): Promise<SamlConnectionDto> {
+    const c = await this.db.getRepository(SamlConnection).findOneBy({ orgId });
+    if (!c) throw new AppError('sso-not-configured', 'This org has no SAML connection yet');
+    return this.toDto(c, await this.slugOf(orgId));
+  }
+
+  /** Checks that need more than field syntax; every problem is reported at once. */
+  private async check(orgId: string, input: PutSamlConnectionDto): Promise<SamlConnection> {
+    const errors: FieldError[] = [];
+    const add = (field: string, message: string) => errors.push({ field, messages: [message] });
+
+    let ssoUrl: URL | null = null;
+    try {
+      ssoUrl = new URL(input.idpSsoUrl);
+    } catch {
+      add('idpSsoUrl', 'must be an absolute URL');
+    }
+    if (
+      ssoUrl &&
+      ssoUrl.protocol !== 'https:' &&
+      !(ssoUrl.protocol === 'http:' && isLoopback(ssoUrl.hostname))
+    ) {
+      add('idpSsoUrl', 'must be https (http only for localhost)');
+    }
+
+    const certificates = input.idpCertificates.map((raw) => toPem(raw));
+    certificates.forEach((pem, i) => {
+      const info = certificateInfo(pem);
+      const field = `idpCertificates[${i}]`;
+      if (!info) return add(field, 'is not an X.509 certificate');
+      if (info.keyBits === null) return add(field, 'must hold an RSA key');
+      if (info.keyBits < MIN_RSA_BITS)
+        add(field, `RSA key must have at least ${MIN_RSA_BITS} bits`);
+      if (Date.parse(info.notAfter) <= Date.now()) add(field, `expired on ${info.notAfter}`);
+    });
+    if (new Set(certificates).size !== certificates.length) {
+      add('idpCertificates', 'lists the same certificate twice');
+    }
+
+    const allowedDomains: string[] = [];
+    (input.allowedDomains ?? []).forEach((raw, i) => {
+      const d = normalizeDomain(raw);
+      if (!d) add(`allowedDomains[${i}]`, 'is not a domain name');
+      else if (!allowedDomains.includes(d)) allowedDomains.push(d);
+    });
+    const verified = await this.domains.verifiedAmong(orgId, allowedDomains);
+    allowedDomains.forEach((d) => {
+      if (!verified.has(d)) add('allowedDomains', `${d} is not verified by this org`);
+    });
+
+    const groups = new Set<string>();
+    (input.groupRoles ?? []).forEach((g, i) => {
+      if (groups.has(g.group)) add(`groupRoles[${i}].group`, 'is mapped twice');
+      groups.add(g.group);
+    });
+    if ((input.groupRoles ?? []).length > 0 && !input.attributeMapping?.groups) {
+      add('attributeMapping.groups', 'is needed when groupRoles are set');
+    }
+
+    const existing = await this.db.getRepository(SamlConnection).findOneBy({ orgId });
+    const sameIdp =
+      existing?.idpEntityId === input.idpEntityId && existing?.idpSsoUrl === input.idpSsoUrl;
+    const lastLoginAt = sameIdp ? (existing?.lastLoginAt ?? null) : null;
+    const enabled = input.enabled ?? true;
+    if (input.ssoRequired) {
+      if (!enabled) add('ssoRequired', 'needs the connection enabled');
+      else if (!lastLoginAt) {
+        add(
+          'ssoRequired',
+          'can be turned on after one successful SSO login through this IdP (so nobody is locked out)',
+        );
+      }
+    }
+    if (errors.length > 0) {
+      throw new AppError('invalid-saml-config', 'The SAML configuration is not valid', { errors });
+    }
+    return Object.assign(new SamlConnection(), {
+      orgId,
+      enabled,
+      idpEntityId: input.idpEntityId,
+      idpSsoUrl: input.idpSsoUrl,
+      idpCertificates: certificates,
+      signatureMode: input.signatureMode ?? 'either',
+      attributeMapping: { ...input.attributeMapping },
+      groupRoles: (input.groupRoles ?? []).map((g) => ({ group: g.group, role: g.role })),
+      defaultRole: input.defaultRole === undefined ? 'member' : input.defaultRole,
+      jitProvisioning: input.jitProvisioning ?? true,
+      ssoRequired: input.ssoRequired ?? false,
+      allowIdpInitiated: input.allowIdpInitiated ?? false,
+      allowedDomains,
+      lastLoginAt,
+    });
+  }
+
+  /** Creates or replaces the org's connection (PUT semantics: omitted fields take their defaults). */
+  async put(orgId: string, input: PutSamlConnectionDto): Promise<SamlConnectionDto> {
+    const next = await this.check(orgId, input);
+    const saved = await this.db.transaction(async (em) => {
+      const before = await em.findOne(SamlConnection, {
+        where: { orgId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      await em.save(SamlConnection, next);
+      await this.audit.record(em, {
+        action: before ? 'sso.connection_updated' : 'sso.connection_created',
+        orgId,
+        targetType: 'saml_connection',
+        targetId: orgId,
+        metadata: {
+          changed: before ? this.changedFields(before, next) : null,
+          ...this.summary(next),
+        },
+      });
+      return em.findOneByOrFail(SamlConnection, { orgId });
+    });
+    return this.toDto(saved, await this.slugOf(orgId));
+  }
+
+  /** Takes entity id, SSO URL and signing certificates from IdP metadata; other settings stay. */
+  async importMetadata(orgId: string, xml: string): Promise<SamlConnectionDto> {
+    let meta;
+    try {
+      meta = parseIdpMetadata(xml);
+    } catch (err) {
+      if (err instanceof SamlRejection) {
+        throw new AppError('invalid-saml-config', `The metadata cannot be used: ${err.message}`);
+      }
+      throw err;
+    }
+    const existing = await this.db.getRepository(SamlConnection).findOneBy({ orgId });
+    return this.put(orgId, {
+      enabled: existing?.enabled,
+      signatureMode: existing?.signatureMode,
+      attributeMapping: existing?.attributeMapping,
+      groupRoles: existing?.groupRoles,
+      defaultRole: existing ? existing.defaultRole : undefined,
+      jitProvisioning: existing?.jitProvisioning,
+      allowIdpInitiated: existing?.allowIdpInitiated,
+      allowedDomains: existing?.allowedDomains,
+      // A different IdP has not proven itself yet: keep "SSO required" only for the same one.
+      ssoRequired:
+        existing?.ssoRequired &&
+        existing.idpEntityId === meta.entityId &&
+        existing.idpSsoUrl === meta.ssoUrl,
+      idpEntityId: meta.entityId,
+      idpSsoUrl: meta.ssoUrl,
+      idpCertificates: meta.certificates,
+    });
+  }
+
+  async remove(orgId: string): Promise<void> {
+    await this.db.transaction(async (em) => {
+      const res = await em.delete(SamlConnection, { orgId });
+      if (!res.affected)
+        throw new AppError('sso-not-configured', 'This org has no SAML connection');
+      await this.audit.record(em, {
+        action: 'sso.connection_deleted',
+        orgId,
+        targetType: 'saml_connection',
+        targetId: orgId,
+      });
+    });
+  }
+
+  private summary(c: SamlConnection): Record<string, unknown> {
+    return {
+      enabled: c.enabled,
+      idpEntityId: c.idpEntityId,
+      certificates: c.idpCertificates.map((p) => certificateInfo(p)?.sha256 ?? null),
+      signatureMode: c.signatureMode,
+      ssoRequired: c.ssoRequired,
+      jitProvisioning: c.jitProvisioning,
+      allowIdpInitiated: c.allowIdpInitiated,
+      allowedDomains: c.allowedDomains,
+      defaultRole: c.defaultRole,
+      groupRoles: c.groupRoles,
+    };
+  }
+
+  private changedFields(before: SamlConnection, after: SamlConnection): string[] {
+    const keys: (keyof SamlConnection)[] = [
+      'enabled',
+      'idpEntityId',
+      'idpSsoUrl',
+      'idpCertificates',
+      'signatureMode',
+      'attributeMapping',
+      'groupRoles',
+      'defaultRole',
+      'jitProvisioning',
+      'ssoRequired',
+      'allowIdpInitiated',
+      'allowedDomains',
+    ];
+    return keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  }
+
+  /** Loads the org by slug with its enabled connection and the node-saml options for it. */
+  async context(slug: string): Promise<SamlContext> {
+    const row = await this.db
+      .getRepository(Org)
+      .createQueryBuilder('o')
+      .innerJoinAndMapOne('o.connection', SamlConnection, 'c', 'c.org_id = o.id AND c.enabled')
+      .where('o.slug = :slug', { slug })
+      .getOne();
+    const connection = (row as (Org & { connection?: SamlConnection }) | null)?.connection;
+    if (!row || !connection) {
+      throw new SamlRejection('not-configured', 'This org has no enabled SAML connection');
+    }
+    const sp = this.serviceProvider(row.slug);
+    const ttlMs = this.config.SAML_REQUEST_TTL_SECONDS * 1000;
+    const mode = connection.signatureMode;
+    const options: SamlConfig = {
+      entryPoint: connection.idpSsoUrl,
+      issuer: sp.entityId,
+      callbackUrl: sp.acsUrl,
+      audience: sp.entityId,
+      // Only the pinned certificates count; a certificate inside the message's KeyInfo never does.
+      idpCert: connection.idpCertificates,
+      idpIssuer: connection.idpEntityId,
+      wantAssertionsSigned: mode === 'assertion' || mode === 'both',
+      wantAuthnResponseSigned: mode === 'response' || mode === 'both',
+      validateInResponseTo: connection.allowIdpInitiated
+        ? ValidateInResponseTo.ifPresent
+        : ValidateInResponseTo.always,
+      requestIdExpirationPeriodMs: ttlMs,
+      acceptedClockSkewMs: this.config.SAML_CLOCK_SKEW_SECONDS * 1000,
+      cacheProvider: new RedisSamlCache(this.redis, row.id, ttlMs),
+      identifierFormat: EMAIL_NAME_ID,
+      // Let the IdP pick the authentication method (MFA, passkeys) instead of demanding a password.
+      disableRequestedAuthnContext: true,
+      signatureAlgorithm: 'sha256',
+    };
+    return { org: { id: row.id, slug: row.slug }, connection, sp, options };
+  }
+}
