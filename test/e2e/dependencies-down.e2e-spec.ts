@@ -1,14 +1,24 @@
 import { PolicyRateLimiter } from '../../src/security/policy-rate-limiter';
 import { expectProblem, Harness, PASSWORD, uniqueEmail } from '../helpers/harness';
 import { freePort } from '../helpers/processes';
+import { TestIdp } from '../helpers/saml-idp';
 
 describe('when Redis is unreachable', () => {
   let h: Harness;
   let apiKey: string;
+  let ssoSlug: string;
+  let idp: TestIdp;
   beforeAll(async () => {
     const up = await Harness.start();
     const { agent } = await up.verifiedUser();
-    apiKey = (await up.apiKey(agent, (await up.org(agent)).id, ['org:read'])).key;
+    const org = await up.org(agent);
+    apiKey = (await up.apiKey(agent, org.id, ['org:read'])).key;
+    idp = await TestIdp.create();
+    ssoSlug = org.slug;
+    await up.db.query(
+      `INSERT INTO saml_connections (org_id, idp_entity_id, idp_sso_url, idp_certificates) VALUES ($1, $2, $3, $4)`,
+      [org.id, idp.entityId, idp.ssoUrl, [idp.keys.certPem]],
+    );
     await up.stop();
     const closed = await freePort();
     h = await Harness.start({ worker: false, env: { REDIS_URL: `redis://127.0.0.1:${closed}` } });
@@ -45,6 +55,27 @@ describe('when Redis is unreachable', () => {
     const r = await limiter.rateLimit('any', 1, 1000);
     expect(r.allowed).toBe(true);
     expect(limiter.failOpenCount).toBeGreaterThan(0);
+  });
+
+  it('SAML login cannot start or finish without the shared request cache: 503, no session', async () => {
+    const start = await h.agent().get(`/saml/${ssoSlug}/login`);
+    expect(start.status).toBe(503);
+    expectProblem(start.body, 'service-unavailable');
+    const base = process.env.PUBLIC_URL ?? '';
+    const xml = idp.buildResponse({
+      inResponseTo: '_0123456789abcdef',
+      destination: `${base}/saml/${ssoSlug}/acs`,
+      audience: `${base}/saml/${ssoSlug}/metadata`,
+      nameId: 'someone@example.com',
+    });
+    const acs = await h
+      .agent()
+      .post(`/saml/${ssoSlug}/acs`)
+      .type('form')
+      .send({ SAMLResponse: idp.encode(xml) });
+    expect(acs.status).toBe(503);
+    expectProblem(acs.body, 'service-unavailable');
+    expect(acs.headers['set-cookie']).toBeUndefined();
   });
 
   it('readiness says which dependency is down', async () => {
