@@ -1,6 +1,7 @@
 /**
  * Cost of authentication on the API: requests/s and latency for an unauthenticated route
- * (baseline), /v1/me with an API key, and /v1/me with a session cookie, against the built server
+ * (baseline), /v1/me with an API key, /v1/me with a session cookie, and an org route (membership,
+ * role and the org's SSO requirement resolved per request), against the built server
  * process, real PostgreSQL and Redis. Prints a table and writes bench/results/api-auth.json.
  *   npm run build && npm run bench:api
  */
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   });
   try {
     await runNode('dist/src/cli.js', ['migrate'], { ...process.env, ...env });
-    const { apiKey } = await seedDemo(
+    const { apiKey, orgId } = await seedDemo(
       { ...process.env, ...env },
       'bench@example.com',
       'bench password 123',
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
       ['GET /healthz (no auth, baseline)', '/healthz', {}],
       ['GET /v1/me with API key', '/v1/me', { authorization: `Bearer ${apiKey}` }],
       ['GET /v1/me with session cookie', '/v1/me', { cookie }],
+      ['GET /v1/orgs/:id with session (org access check)', `/v1/orgs/${orgId}`, { cookie }],
     ] as [string, string, Record<string, string>][]) {
       const c50 = await load(base + path, headers, 50);
       const c1 = await load(base + path, headers, 1);

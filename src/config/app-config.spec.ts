@@ -64,4 +64,27 @@ describe('loadConfig', () => {
       loadConfig({ SESSION_IDLE_TTL_SECONDS: '7200', SESSION_ABSOLUTE_TTL_SECONDS: '3600' }),
     ).toThrow(/SESSION_ABSOLUTE_TTL_SECONDS/);
   });
+
+  it('refuses a SAML SP key without its certificate, or one that cannot be read', () => {
+    expect(() => loadConfig({ SAML_SP_KEY_FILE: '/nonexistent/sp.key' })).toThrow(
+      /SAML_SP_CERT_FILE: must be set/,
+    );
+    expect(() =>
+      loadConfig({
+        SAML_SP_KEY_FILE: '/nonexistent/sp.key',
+        SAML_SP_CERT_FILE: '/nonexistent/sp.crt',
+      }),
+    ).toThrow(/SAML_SP_KEY_FILE: cannot be read[\s\S]*SAML_SP_CERT_FILE: cannot be read/);
+  });
+
+  it('refuses SAML and DNS settings out of range', () => {
+    expect(() => loadConfig({ SAML_CLOCK_SKEW_SECONDS: '3600' })).toThrow(
+      /SAML_CLOCK_SKEW_SECONDS/,
+    );
+    expect(() => loadConfig({ SAML_REQUEST_TTL_SECONDS: '5' })).toThrow(/SAML_REQUEST_TTL_SECONDS/);
+    expect(() => loadConfig({ DNS_SERVERS: '10.0.0.2; rm -rf /' })).toThrow(/DNS_SERVERS/);
+    expect(loadConfig({ DNS_SERVERS: '10.0.0.2,[::1]:5353,ns.example:53' }).DNS_SERVERS).toBe(
+      '10.0.0.2,[::1]:5353,ns.example:53',
+    );
+  });
 });

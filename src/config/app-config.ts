@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { readSpSigningKey } from './saml-sp-key';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -190,6 +191,16 @@ export class AppConfig {
   })
   DNS_SERVERS?: string = undefined;
 
+  /** PEM private key that signs SAML AuthnRequests (with SAML_SP_CERT_FILE); unset = unsigned. */
+  @IsOptional()
+  @IsString()
+  SAML_SP_KEY_FILE?: string = undefined;
+
+  /** PEM certificate of SAML_SP_KEY_FILE, published in the SP metadata. */
+  @IsOptional()
+  @IsString()
+  SAML_SP_CERT_FILE?: string = undefined;
+
   /** Shared by all server nodes to authenticate forwarded requests (HMAC); unset = single node. */
   @IsOptional()
   @IsString()
@@ -219,6 +230,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       (e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`,
     );
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const spKey = readSpSigningKey(config);
+  if (spKey.problems.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration:\n${spKey.problems.map((p) => `  ${p}`).join('\n')}`,
+    );
   }
   if (config.SESSION_ABSOLUTE_TTL_SECONDS < config.SESSION_IDLE_TTL_SECONDS) {
     throw new ConfigError(

@@ -5,7 +5,6 @@ import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
 import { Membership } from '../orgs/entities/membership.entity';
 import { Org } from '../orgs/entities/org.entity';
-import { SamlConnection } from '../sso/entities/saml-connection.entity';
 import type { OrgAccess, Principal } from './principal';
 import { Role, scopesOfRole } from './roles';
 
@@ -24,18 +23,18 @@ export class AccessService {
     if (principal.kind === 'api_key' && principal.apiKey.orgId !== orgId) {
       throw new AppError('not-found', 'No such org');
     }
-    const row = await this.memberships
-      .createQueryBuilder('m')
-      .innerJoin(Org, 'o', 'o.id = m.org_id')
-      .leftJoin(SamlConnection, 'c', 'c.org_id = m.org_id AND c.enabled')
-      .select('m.role', 'role')
-      .addSelect('o.slug', 'slug')
-      .addSelect('c.sso_required', 'ssoRequired')
-      .where('m.org_id = :orgId AND m.user_id = :userId', { orgId, userId: principal.user.id })
-      .getRawOne<{ role: Role; slug: string; ssoRequired: boolean | null }>();
+    // One indexed lookup; the SSO requirement rides along as a sub-select (primary key probe).
+    const rows: { role: Role; sso_required: boolean }[] = await this.memberships.query(
+      `SELECT m.role, EXISTS (SELECT 1 FROM saml_connections c
+                WHERE c.org_id = m.org_id AND c.enabled AND c.sso_required) AS sso_required
+         FROM memberships m WHERE m.org_id = $1 AND m.user_id = $2`,
+      [orgId, principal.user.id],
+    );
+    const row = rows[0];
     if (!row) throw new AppError('not-found', 'No such org');
-    if (row.ssoRequired && principal.kind === 'session' && principal.ssoOrgId !== orgId) {
-      const loginUrl = new URL(`/saml/${row.slug}/login`, this.config.PUBLIC_URL).toString();
+    if (row.sso_required && principal.kind === 'session' && principal.ssoOrgId !== orgId) {
+      const org = await this.memberships.manager.findOneByOrFail(Org, { id: orgId });
+      const loginUrl = new URL(`/saml/${org.slug}/login`, this.config.PUBLIC_URL).toString();
       throw new AppError('sso-required', `This org requires single sign-on: ${loginUrl}`, {
         extra: { loginUrl },
       });

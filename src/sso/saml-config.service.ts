@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import { AppError } from '../common/app-error';
 import type { FieldError } from '../common/problem';
 import { AppConfig } from '../config/app-config';
+import { readSpSigningKey, type SpSigningKey } from '../config/saml-sp-key';
 import { Org } from '../orgs/entities/org.entity';
 import { RedisService } from '../redis/redis.service';
 import { normalizeDomain, DomainsService } from './domains.service';
@@ -31,13 +32,18 @@ function isLoopback(host: string): boolean {
 
 @Injectable()
 export class SamlConfigService {
+  /** The SP's key for signing AuthnRequests, when configured (checked at start-up). */
+  readonly spKey: SpSigningKey | null;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly config: AppConfig,
     private readonly redis: RedisService,
     private readonly audit: AuditService,
     private readonly domains: DomainsService,
-  ) {}
+  ) {
+    this.spKey = readSpSigningKey(config).key;
+  }
 
   serviceProvider(slug: string): ServiceProviderDto {
     const url = (p: string) => new URL(`/saml/${slug}/${p}`, this.config.PUBLIC_URL).toString();
@@ -323,6 +329,7 @@ export class SamlConfigService {
       // Let the IdP pick the authentication method (MFA, passkeys) instead of demanding a password.
       disableRequestedAuthnContext: true,
       signatureAlgorithm: 'sha256',
+      ...(this.spKey ? { privateKey: this.spKey.privateKeyPem } : {}),
     };
     return { org: { id: row.id, slug: row.slug }, connection, sp, options };
   }

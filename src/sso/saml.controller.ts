@@ -38,6 +38,12 @@ export class SamlController {
       callbackUrl: sp.acsUrl,
       identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
       wantAssertionsSigned: true,
+      ...(this.samlConfig.spKey
+        ? {
+            privateKey: this.samlConfig.spKey.privateKeyPem,
+            publicCerts: this.samlConfig.spKey.certPem,
+          }
+        : {}),
     });
     res.status(200).type('application/samlmetadata+xml').send(xml);
   }

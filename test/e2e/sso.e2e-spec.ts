@@ -563,6 +563,12 @@ describe('SSO required', () => {
     expect(refused.status).toBe(403);
     expectProblem(refused.body, 'sso-required');
     expect(refused.body.loginUrl).toBe(enforced.sp.loginUrl);
+    // Nor can a password session mint an API key for the org to get around it.
+    const minted = await owner.agent
+      .post('/v1/api-keys')
+      .send({ name: 'bypass', orgId: enforced.id, scopes: ['org:read'] });
+    expect(minted.status).toBe(403);
+    expectProblem(minted.body, 'sso-required');
     // Other orgs of the same user are unaffected.
     await owner.agent.get(`/v1/orgs/${org.id}`).expect(200);
     // API keys keep working (by design: automation, and the way back if the IdP breaks).
