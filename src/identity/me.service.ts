@@ -34,6 +34,9 @@ export class MeService {
             },
           }
         : {}),
+      ...(principal.kind === 'session' && principal.ssoOrgId
+        ? { ssoOrgId: principal.ssoOrgId }
+        : {}),
       orgs,
     };
   }

@@ -161,7 +161,12 @@ describe('SP-initiated login with a real IdP', () => {
     const browser = await login(org, email, [ADMIN_GROUP, 'everyone']);
 
     const me = await browser.get('/v1/me').expect(200);
-    expect(me.body).toMatchObject({ email, emailVerified: true });
+    expect(me.body).toMatchObject({
+      email,
+      emailVerified: true,
+      authenticatedWith: 'session',
+      ssoOrgId: org.id,
+    });
     const members = await owner.agent.get(`/v1/orgs/${org.id}/members`).expect(200);
     expect(members.body).toEqual(
       expect.arrayContaining([expect.objectContaining({ email, role: 'admin' })]),

@@ -77,5 +77,11 @@ export class MeDto {
   @ApiProperty() isPlatformAdmin!: boolean;
   @ApiProperty({ enum: ['session', 'api_key'] }) authenticatedWith!: 'session' | 'api_key';
   @ApiProperty({ type: MeApiKeyDto, required: false }) apiKey?: MeApiKeyDto;
+  @ApiProperty({
+    required: false,
+    format: 'uuid',
+    description: "Set when the session was started by this org's SAML login",
+  })
+  ssoOrgId?: string;
   @ApiProperty({ type: [MeOrgDto] }) orgs!: MeOrgDto[];
 }
