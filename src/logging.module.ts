@@ -16,6 +16,8 @@ export const REDACT_PATHS = [
   '*.key',
   '*.secret',
   '*.apiKey',
+  // Query parameters of a failed SQL statement can hold emails and other user data.
+  '*.parameters',
 ];
 
 @Module({

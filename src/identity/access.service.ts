@@ -5,7 +5,7 @@ import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
 import { Membership } from '../orgs/entities/membership.entity';
 import { Org } from '../orgs/entities/org.entity';
-import type { OrgAccess, Principal } from './principal';
+import { orgScopeOf, type OrgAccess, type Principal } from './principal';
 import { Role, scopesOfRole } from './roles';
 
 /**
@@ -20,8 +20,13 @@ export class AccessService {
   ) {}
 
   async resolve(principal: Principal, orgId: string): Promise<OrgAccess> {
-    if (principal.kind === 'api_key' && principal.apiKey.orgId !== orgId) {
-      throw new AppError('not-found', 'No such org');
+    const scope = orgScopeOf(principal);
+    if (scope !== null && scope !== orgId) {
+      if (principal.kind === 'api_key') throw new AppError('not-found', 'No such org');
+      throw new AppError(
+        'forbidden',
+        "This session was started by another org's single sign-on and reaches that org only; log in again for this one",
+      );
     }
     // One indexed lookup; the SSO requirement rides along as a sub-select (primary key probe).
     const rows: { role: Role; sso_required: boolean }[] = await this.memberships.query(

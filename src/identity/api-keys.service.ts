@@ -8,7 +8,7 @@ import { AccessService } from './access.service';
 import { generateApiKey, hashesEqual, parseApiKey } from './api-key-token';
 import type { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import { ApiKey } from './entities/api-key.entity';
-import type { ApiKeyPrincipal, Principal } from './principal';
+import { orgScopeOf, type ApiKeyPrincipal, type Principal } from './principal';
 import { isScope, Role, scopesOfRole } from './roles';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -219,7 +219,8 @@ export class ApiKeysService {
     const where: { createdByUserId: string; orgId?: string } = {
       createdByUserId: principal.user.id,
     };
-    if (principal.kind === 'api_key') where.orgId = principal.apiKey.orgId;
+    const scope = orgScopeOf(principal);
+    if (scope !== null) where.orgId = scope;
     if (orgId) {
       if (where.orgId && where.orgId !== orgId) return [];
       where.orgId = orgId;
@@ -245,7 +246,8 @@ export class ApiKeysService {
         .getOne();
       if (!key) throw new AppError('not-found', 'No such API key');
       const own = key.createdByUserId === principal.user.id;
-      let allowed = own && (principal.kind === 'session' || principal.apiKey.orgId === key.orgId);
+      const scope = orgScopeOf(principal);
+      let allowed = own && (scope === null || scope === key.orgId);
       if (!allowed) {
         const access = await this.access.resolve(principal, key.orgId).catch(() => null);
         allowed = access?.scopes.has('members:write') ?? false;

@@ -44,7 +44,9 @@ export class AuthGuard implements CanActivate {
       const token = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
       if (!token) throw new AppError('unauthenticated', 'Log in or send an API key');
       const session = await this.sessions.find(token);
-      const user = session ? await this.users.findAuthUser(session.userId) : null;
+      const user = session
+        ? await this.users.findSessionUser(session.userId, session.createdAt)
+        : null;
       if (!session || !user) {
         res.clearCookie(SESSION_COOKIE, { path: '/' });
         throw new AppError('session-expired', 'The session has ended; log in again');
@@ -124,6 +126,13 @@ export class AdminGuard implements CanActivate {
     if (!principal) throw new AppError('unauthenticated');
     if (principal.kind !== 'session' || !principal.user.isPlatformAdmin) {
       throw new AppError('admin-required', 'This route needs a platform administrator session');
+    }
+    // An org's IdP must never be able to mint platform-admin access: password sessions only.
+    if (principal.ssoOrgId !== null) {
+      throw new AppError(
+        'admin-required',
+        'Log in with the platform password, not through an org SSO',
+      );
     }
     return true;
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { MeDto, MeOrgDto } from './dto/auth.dto';
-import type { Principal } from './principal';
+import { orgScopeOf, type Principal } from './principal';
 
 @Injectable()
 export class MeService {
@@ -12,10 +12,11 @@ export class MeService {
     const params: string[] = [principal.user.id];
     let sql = `SELECT o.id, o.slug, o.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id
                 WHERE m.user_id = $1`;
-    // An API key speaks for one org only.
-    if (principal.kind === 'api_key') {
+    // An API key, or a session from an org's SSO, speaks for that one org only.
+    const scope = orgScopeOf(principal);
+    if (scope !== null) {
       sql += ' AND o.id = $2';
-      params.push(principal.apiKey.orgId);
+      params.push(scope);
     }
     const orgs: MeOrgDto[] = await this.db.query(`${sql} ORDER BY o.created_at`, params);
     const { user } = principal;

@@ -26,6 +26,15 @@ export class UsersService {
     return user ? toAuthUser(user) : null;
   }
 
+  /** The user behind a session, or null when the user is gone or voided sessions this old. */
+  async findSessionUser(id: string, sessionCreatedAt: number): Promise<AuthUser | null> {
+    const user = await this.users.findOneBy({ id });
+    if (!user) return null;
+    if (user.sessionsValidAfter && sessionCreatedAt < user.sessionsValidAfter.getTime())
+      return null;
+    return toAuthUser(user);
+  }
+
   findByEmailWithPassword(email: string): Promise<User | null> {
     return this.users
       .createQueryBuilder('u')

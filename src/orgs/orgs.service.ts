@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { AppError } from '../common/app-error';
 import { isUniqueViolation } from '../common/db-errors';
 import { ApiKey } from '../identity/entities/api-key.entity';
-import type { OrgAccess, Principal } from '../identity/principal';
+import { orgScopeOf, type OrgAccess, type Principal } from '../identity/principal';
 import type { Role } from '../identity/roles';
 import type { CreateOrgDto, MemberDto, OrgDto } from './dto/org.dto';
 import { Membership } from './entities/membership.entity';
@@ -77,9 +77,10 @@ export class OrgsService {
     const params: string[] = [principal.user.id];
     let sql = `SELECT o.id, o.name, o.slug, m.role, o.created_at AS "createdAt"
                  FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1`;
-    if (principal.kind === 'api_key') {
+    const scope = orgScopeOf(principal);
+    if (scope !== null) {
       sql += ' AND o.id = $2';
-      params.push(principal.apiKey.orgId);
+      params.push(scope);
     }
     return this.db.query(`${sql} ORDER BY o.created_at, o.id`, params);
   }

@@ -20,5 +20,8 @@ export function safeRelayPath(input: unknown): string | null {
     return null;
   }
   if (url.origin !== BASE) return null;
-  return url.pathname + url.search + url.hash;
+  const path = url.pathname + url.search + url.hash;
+  // Dot segments can collapse into a scheme-relative "//host" (e.g. "/.//evil.example").
+  if (path.startsWith('//') || path.startsWith('/\\')) return null;
+  return path;
 }

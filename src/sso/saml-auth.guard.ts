@@ -4,11 +4,14 @@ import { QueryFailedError } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { isDependencyDown } from '../common/problem.filter';
 import { AppConfig } from '../config/app-config';
+import { RateLimiter } from '../security/rate-limiter.service';
 import { safeRelayPath } from './relay-state';
 import { SamlConfigService } from './saml-config.service';
 import { inspectResponse, SamlRejection, type SsoFailureReason } from './saml-xml';
 import type { SamlRequest } from './saml.strategy';
 import { SsoLoginService } from './sso-login.service';
+
+const LOGIN_STARTS_PER_MINUTE = 60;
 
 /** Fixed texts per reason: node-saml's own messages can quote assertion content, these never do. */
 const REASON_TEXT: Record<SsoFailureReason, string> = {
@@ -69,6 +72,7 @@ export class SamlAuthGuard extends AuthGuard('saml') {
     private readonly samlConfig: SamlConfigService,
     private readonly logins: SsoLoginService,
     private readonly config: AppConfig,
+    private readonly limiter: RateLimiter,
   ) {
     super();
   }
@@ -102,6 +106,17 @@ export class SamlAuthGuard extends AuthGuard('saml') {
           skewMs: this.config.SAML_CLOCK_SKEW_SECONDS * 1000,
         });
       } else {
+        // Each login start stores a request id in Redis for SAML_REQUEST_TTL_SECONDS: bound it.
+        const starts = await this.limiter.hit(
+          `saml-login:${req.ip ?? 'unknown'}`,
+          LOGIN_STARTS_PER_MINUTE,
+          60,
+        );
+        if (!starts.allowed) {
+          throw new AppError('too-many-requests', 'Too many SSO logins started from this address', {
+            headers: { 'Retry-After': String(starts.retryAfterSeconds) },
+          });
+        }
         const relay = query.RelayState;
         if (relay !== undefined && safeRelayPath(relay) === null) {
           throw new AppError('validation-error', 'RelayState must be a path on this site', {
@@ -117,6 +132,7 @@ export class SamlAuthGuard extends AuthGuard('saml') {
         throw err;
       }
       const reason = reasonOf(err);
+      if (orgId === null && err instanceof SamlRejection) orgId = err.orgId;
       await this.logins.recordFailure(orgId, reason, req.ip ?? null);
       throw new AppError(
         reason === 'not-configured' ? 'sso-not-configured' : 'sso-failed',

@@ -1,6 +1,12 @@
 import { safeRelayPath } from './relay-state';
 import { normalizeDomain } from './domains.service';
-import { inspectResponse, parseIdpMetadata, SamlRejection, toPem } from './saml-xml';
+import {
+  inspectResponse,
+  inspectSignedAssertion,
+  parseIdpMetadata,
+  SamlRejection,
+  toPem,
+} from './saml-xml';
 
 describe('safeRelayPath', () => {
   it.each([
@@ -17,6 +23,10 @@ describe('safeRelayPath', () => {
     '/\\evil.example',
     '\\\\evil.example',
     'javascript:alert(1)',
+    '/.//evil.example',
+    '/a/..//evil.example',
+    '/%2e//evil.example',
+    '/./\\evil.example',
     '/ok\nLocation: x',
     'relative/path',
     '',
@@ -196,5 +206,68 @@ describe('parseIdpMetadata', () => {
     ['not XML', '<md:EntityDescriptor', 'malformed'],
   ])('refuses %s', (_n, xml, expected) => {
     expect(reason(() => parseIdpMetadata(xml))).toBe(expected);
+  });
+});
+
+describe('inspectSignedAssertion (checks on the signed bytes)', () => {
+  const NOW = Date.parse('2026-06-01T12:00:00Z');
+  const later = (ms: number) => new Date(NOW + ms).toISOString();
+  const signed = ({
+    issuer = 'https://idp.example/e',
+    recipient = ACS,
+    notOnOrAfter = later(300_000) as string | null,
+    inResponseTo = '_req1' as string | null,
+    conditionsNotOnOrAfter = later(300_000),
+  } = {}) =>
+    `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1"><saml:Issuer>${issuer}</saml:Issuer>` +
+    `<saml:Subject><saml:NameID>a@corp.example</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
+    `<saml:SubjectConfirmationData Recipient="${recipient}"${notOnOrAfter ? ` NotOnOrAfter="${notOnOrAfter}"` : ''}${inResponseTo ? ` InResponseTo="${inResponseTo}"` : ''}/>` +
+    `</saml:SubjectConfirmation></saml:Subject><saml:Conditions NotOnOrAfter="${conditionsNotOnOrAfter}"/></saml:Assertion>`;
+  const check = (xml: string, responseInResponseTo: string | null = '_req1') =>
+    reason(() =>
+      inspectSignedAssertion(xml, {
+        acsUrl: ACS,
+        idpEntityId: 'https://idp.example/e',
+        responseInResponseTo,
+        now: NOW,
+      }),
+    );
+
+  it('accepts a bearer assertion for this ACS answering this request', () => {
+    expect(check(signed())).toBe('accepted');
+    const facts = inspectSignedAssertion(signed(), {
+      acsUrl: ACS,
+      idpEntityId: 'https://idp.example/e',
+      responseInResponseTo: '_req1',
+      now: NOW,
+    });
+    expect(facts).toEqual({ assertionId: '_a1', expiresAt: NOW + 300_000, inResponseTo: '_req1' });
+  });
+
+  it.each([
+    ['another issuer', signed({ issuer: 'https://rogue.example' }), '_req1', 'issuer'],
+    ['another recipient', signed({ recipient: 'https://other.example/acs' }), '_req1', 'recipient'],
+    ['no NotOnOrAfter on the confirmation', signed({ notOnOrAfter: null }), '_req1', 'malformed'],
+    [
+      'a lifetime over 24 h',
+      signed({ notOnOrAfter: later(25 * 3600_000), conditionsNotOnOrAfter: later(25 * 3600_000) }),
+      '_req1',
+      'malformed',
+    ],
+    [
+      'an unsigned InResponseTo added to an IdP-initiated assertion',
+      signed({ inResponseTo: null }),
+      '_req1',
+      'in-response-to',
+    ],
+    [
+      'a signed InResponseTo of another request',
+      signed({ inResponseTo: '_other' }),
+      '_req1',
+      'in-response-to',
+    ],
+    ['a signed InResponseTo the response does not carry', signed(), null, 'in-response-to'],
+  ])('refuses %s', (_n, xml, responseInResponseTo, expected) => {
+    expect(check(xml, responseInResponseTo)).toBe(expected);
   });
 });

@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import { DataSource } from 'typeorm';
+import type { OrgAccess } from '../identity/principal';
 import { AuditService } from '../audit/audit.service';
 import { AppError } from '../common/app-error';
 import type { FieldError } from '../common/problem';
@@ -10,13 +13,19 @@ import { readSpSigningKey, type SpSigningKey } from '../config/saml-sp-key';
 import { Org } from '../orgs/entities/org.entity';
 import { RedisService } from '../redis/redis.service';
 import { normalizeDomain, DomainsService } from './domains.service';
-import type { PutSamlConnectionDto, SamlConnectionDto, ServiceProviderDto } from './dto/saml.dto';
+import {
+  PutSamlConnectionDto,
+  type SamlConnectionDto,
+  type ServiceProviderDto,
+} from './dto/saml.dto';
 import { SamlConnection } from './entities/saml-connection.entity';
 import { RedisSamlCache } from './redis-cache-provider';
 import { certificateInfo, parseIdpMetadata, SamlRejection, toPem } from './saml-xml';
 
 const EMAIL_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+const MAX_METADATA_CHARS = 256 * 1024;
 const MIN_RSA_BITS = 2048;
+const SLUG = /^[a-z0-9-]{1,48}$/;
 
 /** Everything one ACS or login request needs about its org; built before passport runs. */
 export interface SamlContext {
@@ -24,6 +33,32 @@ export interface SamlContext {
   connection: SamlConnection;
   sp: ServiceProviderDto;
   options: SamlConfig;
+}
+
+/**
+ * Whether a new configuration still trusts the IdP the old one proved with a login: the same
+ * entity id and at least one certificate in common (a rotation keeps it, a swap does not).
+ */
+function sameIdp(
+  a: Pick<SamlConnection, 'idpEntityId' | 'idpCertificates'>,
+  b: Pick<SamlConnection, 'idpEntityId' | 'idpCertificates'>,
+): boolean {
+  return (
+    a.idpEntityId === b.idpEntityId && a.idpCertificates.some((c) => b.idpCertificates.includes(c))
+  );
+}
+
+/** What decides whom the org trusts: only owners may change these. */
+function trustChanged(before: SamlConnection | null, after: SamlConnection): boolean {
+  if (!before) return true;
+  const same = (x: string[], y: string[]) =>
+    x.length === y.length && [...x].sort().join('\n') === [...y].sort().join('\n');
+  return (
+    before.idpEntityId !== after.idpEntityId ||
+    before.idpSsoUrl !== after.idpSsoUrl ||
+    !same(before.idpCertificates, after.idpCertificates) ||
+    !same(before.allowedDomains, after.allowedDomains)
+  );
 }
 
 function isLoopback(host: string): boolean {
@@ -87,7 +122,7 @@ export class SamlConfigService {
   }
 
   async orgBySlug(slug: string): Promise<Org> {
-    const org = await this.db.getRepository(Org).findOneBy({ slug: slug.slice(0, 48) });
+    const org = SLUG.test(slug) ? await this.db.getRepository(Org).findOneBy({ slug }) : null;
     if (!org) throw new AppError('not-found', 'No such org');
     return org;
   }
@@ -157,9 +192,10 @@ export class SamlConfigService {
     }
 
     const existing = await this.db.getRepository(SamlConnection).findOneBy({ orgId });
-    const sameIdp =
-      existing?.idpEntityId === input.idpEntityId && existing?.idpSsoUrl === input.idpSsoUrl;
-    const lastLoginAt = sameIdp ? (existing?.lastLoginAt ?? null) : null;
+    const provenIdp =
+      existing !== null &&
+      sameIdp(existing, { idpEntityId: input.idpEntityId, idpCertificates: certificates });
+    const lastLoginAt = provenIdp ? (existing?.lastLoginAt ?? null) : null;
     const enabled = input.enabled ?? true;
     if (input.ssoRequired) {
       if (!enabled) add('ssoRequired', 'needs the connection enabled');
@@ -192,13 +228,22 @@ export class SamlConfigService {
   }
 
   /** Creates or replaces the org's connection (PUT semantics: omitted fields take their defaults). */
-  async put(orgId: string, input: PutSamlConnectionDto): Promise<SamlConnectionDto> {
+  async put(access: OrgAccess, input: PutSamlConnectionDto): Promise<SamlConnectionDto> {
+    const { orgId } = access;
     const next = await this.check(orgId, input);
     const saved = await this.db.transaction(async (em) => {
       const before = await em.findOne(SamlConnection, {
         where: { orgId },
         lock: { mode: 'pessimistic_write' },
       });
+      // An admin who could swap the certificate could sign in as any user of the domain,
+      // owners included: the IdP, its keys and the trusted domains are an owner's call.
+      if (access.role !== 'owner' && trustChanged(before, next)) {
+        throw new AppError(
+          'forbidden',
+          'Only an owner can set which IdP (entity id, SSO URL, certificates) and which email domains the org trusts',
+        );
+      }
       await em.save(SamlConnection, next);
       await this.audit.record(em, {
         action: before ? 'sso.connection_updated' : 'sso.connection_created',
@@ -216,7 +261,11 @@ export class SamlConfigService {
   }
 
   /** Takes entity id, SSO URL and signing certificates from IdP metadata; other settings stay. */
-  async importMetadata(orgId: string, xml: string): Promise<SamlConnectionDto> {
+  async importMetadata(access: OrgAccess, xml: string): Promise<SamlConnectionDto> {
+    const { orgId } = access;
+    if (xml.length > MAX_METADATA_CHARS) {
+      throw new AppError('invalid-saml-config', 'The metadata is larger than 256 KiB');
+    }
     let meta;
     try {
       meta = parseIdpMetadata(xml);
@@ -227,7 +276,7 @@ export class SamlConfigService {
       throw err;
     }
     const existing = await this.db.getRepository(SamlConnection).findOneBy({ orgId });
-    return this.put(orgId, {
+    const input = plainToInstance(PutSamlConnectionDto, {
       enabled: existing?.enabled,
       signatureMode: existing?.signatureMode,
       attributeMapping: existing?.attributeMapping,
@@ -238,16 +287,30 @@ export class SamlConfigService {
       allowedDomains: existing?.allowedDomains,
       // A different IdP has not proven itself yet: keep "SSO required" only for the same one.
       ssoRequired:
-        existing?.ssoRequired &&
-        existing.idpEntityId === meta.entityId &&
-        existing.idpSsoUrl === meta.ssoUrl,
+        existing?.ssoRequired === true &&
+        sameIdp(existing, { idpEntityId: meta.entityId, idpCertificates: meta.certificates }),
       idpEntityId: meta.entityId,
       idpSsoUrl: meta.ssoUrl,
       idpCertificates: meta.certificates,
     });
+    // The same field rules as PUT (lengths, control characters, URL).
+    const errors = validateSync(input, { whitelist: true, forbidNonWhitelisted: true });
+    if (errors.length > 0) {
+      throw new AppError('invalid-saml-config', 'The metadata holds values that cannot be used', {
+        errors: errors.map((e) => ({
+          field: e.property,
+          messages: Object.values(e.constraints ?? { invalid: 'is not valid' }),
+        })),
+      });
+    }
+    return this.put(access, input);
   }
 
-  async remove(orgId: string): Promise<void> {
+  async remove(access: OrgAccess): Promise<void> {
+    const { orgId } = access;
+    if (access.role !== 'owner') {
+      throw new AppError('forbidden', 'Only an owner can remove the SAML connection');
+    }
     await this.db.transaction(async (em) => {
       const res = await em.delete(SamlConnection, { orgId });
       if (!res.affected)
@@ -296,15 +359,17 @@ export class SamlConfigService {
 
   /** Loads the org by slug with its enabled connection and the node-saml options for it. */
   async context(slug: string): Promise<SamlContext> {
+    if (!SLUG.test(slug)) throw new SamlRejection('not-configured', 'No such org');
     const row = await this.db
       .getRepository(Org)
       .createQueryBuilder('o')
-      .innerJoinAndMapOne('o.connection', SamlConnection, 'c', 'c.org_id = o.id AND c.enabled')
+      .leftJoinAndMapOne('o.connection', SamlConnection, 'c', 'c.org_id = o.id AND c.enabled')
       .where('o.slug = :slug', { slug })
       .getOne();
-    const connection = (row as (Org & { connection?: SamlConnection }) | null)?.connection;
-    if (!row || !connection) {
-      throw new SamlRejection('not-configured', 'This org has no enabled SAML connection');
+    if (!row) throw new SamlRejection('not-configured', 'No such org');
+    const connection = (row as Org & { connection?: SamlConnection | null }).connection;
+    if (!connection) {
+      throw new SamlRejection('not-configured', 'This org has no enabled SAML connection', row.id);
     }
     const sp = this.serviceProvider(row.slug);
     const ttlMs = this.config.SAML_REQUEST_TTL_SECONDS * 1000;

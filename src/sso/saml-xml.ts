@@ -65,6 +65,8 @@ export class SamlRejection extends Error {
   constructor(
     readonly reason: SsoFailureReason,
     message: string,
+    /** The org it concerns, when known before its connection was loaded. */
+    readonly orgId: string | null = null,
   ) {
     super(message);
   }
@@ -210,19 +212,32 @@ export function inspectResponse(
   };
 }
 
+/** Longest validity accepted for an assertion; its ID is remembered (against replays) that long. */
+export const MAX_ASSERTION_LIFETIME_MS = 24 * 3600 * 1000;
+
 export interface AssertionFacts {
   assertionId: string;
   /** When the assertion stops being acceptable: how long its ID must be remembered. */
   expiresAt: number;
+  /** The signed InResponseTo of the bearer confirmation (null for an IdP-initiated login). */
+  inResponseTo: string | null;
 }
 
 /**
  * Checks on the assertion node-saml verified (its signed bytes): issued by the configured IdP, an ID
- * to remember against replays, and a bearer confirmation whose Recipient is this ACS.
+ * to remember against replays, a bearer confirmation whose Recipient is this ACS, with an expiry
+ * (at most MAX_ASSERTION_LIFETIME_MS ahead) and the same InResponseTo as the (possibly unsigned)
+ * Response: node-saml compares the two only when the signed one is present, so an IdP-initiated
+ * assertion could otherwise be passed off as the answer to a pending request.
  */
 export function inspectSignedAssertion(
   assertionXml: string,
-  expect: { acsUrl: string; idpEntityId: string; now?: number; maxAgeMs: number },
+  expect: {
+    acsUrl: string;
+    idpEntityId: string;
+    responseInResponseTo: string | null;
+    now?: number;
+  },
 ): AssertionFacts {
   const doc = parseStrictXml(assertionXml, 'assertion');
   const assertion = doc.documentElement;
@@ -246,12 +261,24 @@ export function inspectSignedAssertion(
     reject('recipient', 'No bearer confirmation names this ACS URL as its Recipient');
   }
   const now = expect.now ?? Date.now();
+  const confirmation = forUs[0];
+  const confirmationExpiry = instant(confirmation, 'NotOnOrAfter');
+  if (confirmationExpiry === null) {
+    reject('malformed', 'The bearer confirmation has no NotOnOrAfter');
+  }
   const limits = [
-    ...forUs.map((d) => instant(d, 'NotOnOrAfter')),
+    confirmationExpiry,
     ...children(assertion, NS.assertion, 'Conditions').map((c) => instant(c, 'NotOnOrAfter')),
   ].filter((t): t is number => t !== null);
-  const expiresAt = Math.min(now + expect.maxAgeMs, ...limits);
-  return { assertionId, expiresAt };
+  const expiresAt = Math.min(...limits);
+  if (expiresAt - now > MAX_ASSERTION_LIFETIME_MS) {
+    reject('malformed', 'The assertion stays valid for more than 24 hours');
+  }
+  const inResponseTo = confirmation.getAttribute('InResponseTo') || null;
+  if (inResponseTo !== expect.responseInResponseTo) {
+    reject('in-response-to', 'The signed InResponseTo does not match the response');
+  }
+  return { assertionId, expiresAt, inResponseTo };
 }
 
 export interface IdpMetadata {

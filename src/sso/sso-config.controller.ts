@@ -46,7 +46,7 @@ export class SsoConfigController {
     @CurrentOrgAccess() access: OrgAccess,
     @Body() body: PutSamlConnectionDto,
   ): Promise<SamlConnectionDto> {
-    return this.saml.put(access.orgId, body);
+    return this.saml.put(access, body);
   }
 
   @Post('sso/saml/metadata')
@@ -75,7 +75,7 @@ export class SsoConfigController {
         errors: [{ field: 'metadata', messages: ['must be the IdP metadata XML'] }],
       });
     }
-    return this.saml.importMetadata(access.orgId, xml);
+    return this.saml.importMetadata(access, xml);
   }
 
   @Delete('sso/saml')
@@ -83,7 +83,7 @@ export class SsoConfigController {
   @RequireScopes('sso:write')
   @ApiNoContentResponse()
   async remove(@CurrentOrgAccess() access: OrgAccess): Promise<void> {
-    await this.saml.remove(access.orgId);
+    await this.saml.remove(access);
   }
 
   @Get('domains')

@@ -10,12 +10,10 @@ import { Membership } from '../orgs/entities/membership.entity';
 import { RedisService } from '../redis/redis.service';
 import { RateLimiter } from '../security/rate-limiter.service';
 import { SsoStats } from '../security/sso-stats';
-import { SamlConnection } from './entities/saml-connection.entity';
+import { normalizeDomain } from './domains.service';
 import type { SamlContext } from './saml-config.service';
 import { inspectSignedAssertion, SamlRejection, type SsoFailureReason } from './saml-xml';
 
-/** Remember an assertion without its own expiry at most this long. */
-const MAX_ASSERTION_MEMORY_MS = 24 * 3600 * 1000;
 /** Failed-login audit rows per org and client address per minute; the rest are counted only. */
 const FAILURE_AUDITS_PER_MINUTE = 20;
 const ROLE_RANK: Record<Role, number> = { owner: 4, admin: 3, member: 2, auditor: 1 };
@@ -58,7 +56,7 @@ export class SsoLoginService {
     const facts = inspectSignedAssertion(assertionXml, {
       acsUrl: ctx.sp.acsUrl,
       idpEntityId: ctx.connection.idpEntityId,
-      maxAgeMs: MAX_ASSERTION_MEMORY_MS,
+      responseInResponseTo: typeof profile.inResponseTo === 'string' ? profile.inResponseTo : null,
     });
     // Claim the assertion id first: of two posts of one response, exactly one gets past this line.
     const rememberMs = Math.max(1000, facts.expiresAt - Date.now() + skewMs);
@@ -80,7 +78,7 @@ export class SsoLoginService {
     if (!EMAIL.test(email) || email.length > 254) {
       throw new SamlRejection('email-missing', 'The assertion carries no usable email address');
     }
-    const domain = email.slice(email.lastIndexOf('@') + 1);
+    const domain = normalizeDomain(email.slice(email.lastIndexOf('@') + 1)) ?? '';
     const groups = mapping.groups ? stringValues(attributes[mapping.groups]) : [];
     const mapped = ctx.connection.groupRoles
       .filter((g) => groups.includes(g.group))
@@ -102,7 +100,6 @@ export class SsoLoginService {
       }
       const { userId, created } = await this.linkUser(em, ctx, email);
       const { role, provisioned, previousRole } = await this.applyRole(em, ctx, userId, mapped);
-      await em.update(SamlConnection, { orgId: ctx.org.id }, { lastLoginAt: new Date() });
       await this.audit.record(em, {
         action: 'sso.login',
         orgId: ctx.org.id,
@@ -116,11 +113,18 @@ export class SsoLoginService {
           userCreated: created,
           memberAdded: provisioned,
           ...(previousRole && previousRole !== role ? { previousRole } : {}),
-          unsolicited: !profile.inResponseTo,
+          unsolicited: facts.inResponseTo === null,
         },
       });
       return { userId, orgId: ctx.org.id, role };
     });
+    // Outside the login transaction and at most once a minute: logins of one org never queue on
+    // this row. It records that the IdP works (the precondition for "SSO required").
+    await this.db.query(
+      `UPDATE saml_connections SET last_login_at = now() WHERE org_id = $1
+         AND (last_login_at IS NULL OR last_login_at < now() - interval '1 minute')`,
+      [ctx.org.id],
+    );
     this.stats.success();
     return login;
   }
@@ -157,10 +161,11 @@ export class SsoLoginService {
       throw new SamlRejection('user-not-provisioned', 'No account exists and JIT is off');
     }
     if (!user.verified) {
-      // Someone registered this address without proving it; the IdP just did. Their password
-      // (possibly set by an attacker waiting for the real owner) stops working.
+      // Someone registered this address without proving it; the IdP just did. Their password and
+      // every session they hold (possibly an attacker's, waiting for the real owner) stop working.
       await em.query(
-        `UPDATE users SET email_verified_at = now(), password_hash = NULL, updated_at = now() WHERE id = $1`,
+        `UPDATE users SET email_verified_at = now(), password_hash = NULL, sessions_valid_after = now(),
+                updated_at = now() WHERE id = $1`,
         [user.id],
       );
       await this.audit.record(em, {
@@ -169,7 +174,7 @@ export class SsoLoginService {
         actorType: 'system',
         targetType: 'user',
         targetId: user.id,
-        metadata: { method: 'saml', passwordCleared: true },
+        metadata: { method: 'saml', passwordCleared: true, sessionsEnded: true },
       });
     }
     return { userId: user.id, created: false };
@@ -231,7 +236,10 @@ export class SsoLoginService {
     return { role: target, provisioned: false, previousRole: member.role };
   }
 
-  /** Audit (bounded per org and address), metrics and one log line; never assertion content. */
+  /**
+   * Audit (bounded per org and address; none for unknown orgs, which anyone can name), metrics
+   * and one log line; never assertion content.
+   */
   async recordFailure(
     orgId: string | null,
     reason: SsoFailureReason,
@@ -239,6 +247,7 @@ export class SsoLoginService {
   ): Promise<void> {
     this.stats.failure(reason);
     this.logger.warn({ orgId, reason }, 'sso login refused');
+    if (orgId === null) return;
     let audit = true;
     try {
       const state = await this.limiter.hit(

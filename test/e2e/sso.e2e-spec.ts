@@ -197,11 +197,16 @@ describe('SP-initiated login with a real IdP', () => {
     );
   });
 
-  it('takes over an unverified account: the password someone set before stops working', async () => {
+  it('takes over an unverified account: the password and sessions someone set up before stop working', async () => {
     const email = `carol-${randomBytes(3).toString('hex')}@${org.domain}`;
     const squatter = h.agent();
     await squatter.post('/v1/auth/signup').send({ email, password: PASSWORD }).expect(201);
+    await squatter.post('/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+    await squatter.get('/v1/me').expect(200);
     await login(org, email);
+    const after = await squatter.get('/v1/me');
+    expect(after.status).toBe(401);
+    expectProblem(after.body, 'session-expired');
     const res = await h.agent().post('/v1/auth/login').send({ email, password: PASSWORD });
     expect(res.status).toBe(401);
     expectProblem(res.body, 'invalid-credentials');
@@ -260,6 +265,28 @@ describe('SP-initiated login with a real IdP', () => {
     );
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/v1/me');
+    // Dot segments that collapse into "//host" are refused too.
+    for (const relay of ['/.//evil.example', '/a/..//evil.example', '/%2e//evil.example']) {
+      await browser.get(`/saml/${org.slug}/login`).query({ RelayState: relay }).expect(400);
+    }
+    const again = await startLogin(browser, org);
+    const dotted = await post(
+      browser,
+      org,
+      responseFor(org, `gina@${org.domain}`, again.requestId),
+      '/.//evil.example',
+    );
+    expect(dotted.headers.location).toBe('/v1/me');
+  });
+
+  it('starts at most 60 logins a minute from one address', async () => {
+    const browser = h.agent();
+    const statuses: number[] = [];
+    for (let i = 0; i < 61; i++) {
+      statuses.push((await browser.get(`/saml/${org.slug}/login`)).status);
+    }
+    expect(statuses.slice(0, 60).every((s) => s === 302)).toBe(true);
+    expect(statuses[60]).toBe(429);
   });
 
   it('serves SP metadata with the entity id and ACS URL', async () => {
@@ -522,7 +549,29 @@ describe('attacks and bad responses: refused with a reason, audited, no session'
     expect(acs.status).toBe(404);
     expectProblem(acs.body, 'sso-not-configured');
     expect(acs.headers['set-cookie']).toBeUndefined();
-    expect((await failedReasons(null)).at(-1)).toBe('not-configured');
+    expect(await failedReasons(plain.id)).toEqual(['not-configured', 'not-configured']);
+    // Unknown slugs (anyone can invent them) are counted and logged but never audited.
+    const before = (await failedReasons(null)).length;
+    const unknown = await h.agent().get(`/saml/no-such-${randomBytes(3).toString('hex')}/login`);
+    expect(unknown.status).toBe(404);
+    const odd = await h.agent().get('/saml/%00/login');
+    expect(odd.status).toBe(404);
+    expectProblem(odd.body, 'sso-not-configured');
+    await h.agent().get('/saml/%00/metadata').expect(404);
+    expect((await failedReasons(null)).length).toBe(before);
+  });
+
+  it('an unsolicited assertion passed off as the answer to a pending request', async () => {
+    // Only the assertion is signed; the attacker adds InResponseTo to the unsigned Response.
+    const browser = h.agent();
+    const { requestId } = await startLogin(browser, org);
+    const idpInitiated = responseFor(org, victim(), null, { signResponse: false });
+    const forged = idpInitiated.replace(
+      /^(<(?:samlp:)?Response\b)/,
+      `$1 InResponseTo="${requestId}"`,
+    );
+    expect(forged).toContain(`InResponseTo="${requestId}"`);
+    await expectRefused(await post(browser, org, forged), org.id, 'in-response-to');
   });
 
   it('no refused attempt created a session or a user', async () => {
@@ -752,5 +801,88 @@ describe('connection and domain API', () => {
       target.id,
       'domain-not-allowed',
     );
+  });
+});
+
+describe('an org IdP speaks for its own org only', () => {
+  it("a session from one org's SSO reaches that org only, and never /admin", async () => {
+    const email = `mia-${randomBytes(3).toString('hex')}@${org.domain}`;
+    const browser = await login(org, email, [ADMIN_GROUP]);
+    // The same user also belongs to another org (password-side invitation flow).
+    const other = await h.org(owner.agent);
+    await h.addMember(owner.agent, other.id, { agent: browser, email }, 'member');
+    const refused = await browser.get(`/v1/orgs/${other.id}`);
+    expect(refused.status).toBe(403);
+    expectProblem(refused.body, 'forbidden');
+    const minted = await browser
+      .post('/v1/api-keys')
+      .send({ name: 'elsewhere', orgId: other.id, scopes: ['org:read'] });
+    expect(minted.status).toBe(403);
+    const me = await browser.get('/v1/me').expect(200);
+    expect((me.body.orgs as { id: string }[]).map((o) => o.id)).toEqual([org.id]);
+    const orgs = await browser.get('/v1/orgs').expect(200);
+    expect((orgs.body as { id: string }[]).map((o) => o.id)).toEqual([org.id]);
+    await browser.get(`/v1/orgs/${org.id}`).expect(200);
+
+    // Even a platform admin's SSO session does not open /admin.
+    await h.db.query('UPDATE users SET is_platform_admin = true WHERE email = $1', [email]);
+    const admin = await browser.get('/admin/users');
+    expect(admin.status).toBe(403);
+    expectProblem(admin.body, 'admin-required');
+  });
+
+  it('admins manage mappings; only owners change the IdP, its keys, the domains, or remove it', async () => {
+    const target = await ssoOrg(owner.agent);
+    const admin = await h.verifiedUser();
+    await h.addMember(owner.agent, target.id, admin, 'admin');
+    const base = {
+      idpEntityId: idp.entityId,
+      idpSsoUrl: idp.ssoUrl,
+      idpCertificates: [idp.keys.certPem],
+      allowedDomains: [target.domain],
+    };
+    await admin.agent
+      .put(`/v1/orgs/${target.id}/sso/saml`)
+      .send({ ...base, groupRoles: [], defaultRole: 'auditor' })
+      .expect(200);
+    const ownKey = await generateKeyPair('Admin key');
+    for (const change of [
+      { idpCertificates: [ownKey.certPem] },
+      { idpCertificates: [idp.keys.certPem, ownKey.certPem] },
+      { idpEntityId: 'https://admin-idp.example/metadata' },
+      { idpSsoUrl: 'https://admin-idp.example/sso' },
+      { allowedDomains: [] },
+    ]) {
+      const res = await admin.agent
+        .put(`/v1/orgs/${target.id}/sso/saml`)
+        .send({ ...base, ...change });
+      expect(res.status).toBe(403);
+      expectProblem(res.body, 'forbidden');
+    }
+    const imported = await admin.agent
+      .post(`/v1/orgs/${target.id}/sso/saml/metadata`)
+      .set('Content-Type', 'application/samlmetadata+xml')
+      .send(
+        (await TestIdp.create({ entityId: 'https://admin-idp.example/metadata' })).metadataXml(),
+      );
+    expect(imported.status).toBe(403);
+    const removed = await admin.agent.delete(`/v1/orgs/${target.id}/sso/saml`);
+    expect(removed.status).toBe(403);
+    const conn = await owner.agent.get(`/v1/orgs/${target.id}/sso/saml`).expect(200);
+    expect(conn.body.idpCertificates).toHaveLength(1);
+    expect(conn.body.defaultRole).toBe('auditor');
+  });
+
+  it('metadata values go through the same rules as the API fields', async () => {
+    const target = await ssoOrg(owner.agent);
+    const longId = `https://idp.example/${'x'.repeat(1100)}`;
+    const md = idp.metadataXml().replace(`entityID="${idp.entityId}"`, `entityID="${longId}"`);
+    const res = await owner.agent
+      .post(`/v1/orgs/${target.id}/sso/saml/metadata`)
+      .set('Content-Type', 'application/xml')
+      .send(md);
+    expect(res.status).toBe(422);
+    expectProblem(res.body, 'invalid-saml-config');
+    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'idpEntityId' })]);
   });
 });
