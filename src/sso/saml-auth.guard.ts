@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
+import type { Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { isDependencyDown } from '../common/problem.filter';
@@ -12,6 +14,16 @@ import type { SamlRequest } from './saml.strategy';
 import { SsoLoginService } from './sso-login.service';
 
 const LOGIN_STARTS_PER_MINUTE = 60;
+const REQUEST_ID = /^_[0-9a-f]{40}$/;
+
+function newRequestId(): string {
+  return `_${randomBytes(20).toString('hex')}`;
+}
+
+/** The cookie that ties an AuthnRequest to the browser that started it; null for foreign ids. */
+export function requestCookieName(requestId: string): string | null {
+  return REQUEST_ID.test(requestId) ? `it_saml_${requestId.slice(1)}` : null;
+}
 
 /** Fixed texts per reason: node-saml's own messages can quote assertion content, these never do. */
 const REASON_TEXT: Record<SsoFailureReason, string> = {
@@ -35,6 +47,7 @@ const REASON_TEXT: Record<SsoFailureReason, string> = {
   unsolicited: 'Unsolicited responses are not accepted; start the login at InstaTunnel',
   'in-response-to': 'The response does not answer a login started here (or it was used already)',
   replay: 'This assertion was already used',
+  'browser-mismatch': 'The login was started in another browser; start it again here',
   'email-missing': 'The assertion carries no usable email address',
   'domain-not-allowed': 'The email domain is not allowed for this org',
   'user-not-provisioned': 'The user has no access and just-in-time provisioning is off',
@@ -101,10 +114,21 @@ export class SamlAuthGuard extends AuthGuard('saml') {
         if (typeof body.SAMLResponse !== 'string') {
           throw new SamlRejection('malformed', 'The form has no SAMLResponse');
         }
-        inspectResponse(body.SAMLResponse, {
+        const facts = inspectResponse(body.SAMLResponse, {
           acsUrl: req.samlContext.sp.acsUrl,
           skewMs: this.config.SAML_CLOCK_SKEW_SECONDS * 1000,
         });
+        if (this.config.COOKIE_SECURE && facts.inResponseTo !== null) {
+          // The answer to a login must come back to the browser that started it (login CSRF).
+          const cookies = (req.cookies ?? {}) as Record<string, string>;
+          const name = requestCookieName(facts.inResponseTo);
+          if (!name || cookies[name] !== '1') {
+            throw new SamlRejection(
+              'browser-mismatch',
+              'The login was not started in this browser',
+            );
+          }
+        }
       } else {
         // Each login start stores a request id in Redis for SAML_REQUEST_TTL_SECONDS: bound it.
         const starts = await this.limiter.hit(
@@ -124,6 +148,21 @@ export class SamlAuthGuard extends AuthGuard('saml') {
               { field: 'RelayState', messages: ['must be a same-site path such as /v1/me'] },
             ],
           });
+        }
+        const requestId = newRequestId();
+        req.samlContext.options.generateUniqueId = () => requestId;
+        if (this.config.COOKIE_SECURE) {
+          // SameSite=None: the IdP's form post to the ACS is a cross-site request.
+          ctx
+            .switchToHttp()
+            .getResponse<Response>()
+            .cookie(requestCookieName(requestId)!, '1', {
+              httpOnly: true,
+              secure: true,
+              sameSite: 'none',
+              path: new URL(req.samlContext.sp.acsUrl).pathname,
+              maxAge: this.config.SAML_REQUEST_TTL_SECONDS * 1000,
+            });
         }
       }
       return (await super.canActivate(ctx)) as boolean;

@@ -53,6 +53,7 @@ export const SSO_FAILURE_REASONS = [
   'unsolicited',
   'in-response-to',
   'replay',
+  'browser-mismatch',
   'email-missing',
   'domain-not-allowed',
   'user-not-provisioned',

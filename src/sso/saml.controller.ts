@@ -11,7 +11,7 @@ import type { Response } from 'express';
 import { Public } from '../identity/auth.decorators';
 import { SESSION_COOKIE, SessionService } from '../identity/session.service';
 import { DEFAULT_AFTER_LOGIN, safeRelayPath } from './relay-state';
-import { SamlAuthGuard } from './saml-auth.guard';
+import { requestCookieName, SamlAuthGuard } from './saml-auth.guard';
 import { SamlConfigService } from './saml-config.service';
 import type { SamlRequest } from './saml.strategy';
 import type { SsoLogin } from './sso-login.service';
@@ -67,6 +67,15 @@ export class SamlController {
     const { token } = await this.sessions.create(login.userId, { ssoOrgId: login.orgId });
     const relay = (req.body as Record<string, unknown> | undefined)?.RelayState;
     res.cookie(SESSION_COOKIE, token, this.sessions.cookieOptions());
+    const requestCookie = login.inResponseTo ? requestCookieName(login.inResponseTo) : null;
+    if (requestCookie && req.samlContext) {
+      res.clearCookie(requestCookie, {
+        path: new URL(req.samlContext.sp.acsUrl).pathname,
+        secure: true,
+        sameSite: 'none',
+        httpOnly: true,
+      });
+    }
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(303, safeRelayPath(relay) ?? DEFAULT_AFTER_LOGIN);
   }

@@ -23,6 +23,8 @@ export interface SsoLogin {
   userId: string;
   orgId: string;
   role: Role;
+  /** The request this login answered; null when IdP-initiated. */
+  inResponseTo: string | null;
 }
 
 function stringValues(value: unknown): string[] {
@@ -116,7 +118,7 @@ export class SsoLoginService {
           unsolicited: facts.inResponseTo === null,
         },
       });
-      return { userId, orgId: ctx.org.id, role };
+      return { userId, orgId: ctx.org.id, role, inResponseTo: facts.inResponseTo };
     });
     // Outside the login transaction and at most once a minute: logins of one org never queue on
     // this row. It records that the IdP works (the precondition for "SSO required").
