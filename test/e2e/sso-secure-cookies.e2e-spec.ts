@@ -149,7 +149,9 @@ describe('SAML with secure cookies and an SP signing key', () => {
       .send({ SAMLResponse: answer(attacker.requestId, `attacker@${domain}`) });
     expect(ok.status).toBe(303);
     const session = cookieOf(ok, 'it_session')!;
-    expect((ok.headers['set-cookie'] as unknown as string[]).join('\n')).toMatch(/it_session=[^;]+;.*Secure/);
+    expect((ok.headers['set-cookie'] as unknown as string[]).join('\n')).toMatch(
+      /it_session=[^;]+;.*Secure/,
+    );
     // The request cookie is cleared.
     expect(cookieOf(ok, attacker.cookie.split('=')[0])).toBe(`${attacker.cookie.split('=')[0]}=`);
     const me = await h.http().get('/v1/me').set('Cookie', session).expect(200);
