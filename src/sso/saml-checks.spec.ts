@@ -127,6 +127,13 @@ describe('inspectResponse (checks before node-saml)', () => {
       'weak-algorithm',
     ],
     [
+      'SHA-1 under another namespace prefix',
+      response(
+        `<x:Signature xmlns:x="urn:example:not-dsig"><x:SignedInfo><x:SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#rsa-sha1"/></x:SignedInfo></x:Signature>${assertion}`,
+      ),
+      'weak-algorithm',
+    ],
+    [
       'HMAC',
       response(
         `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#hmac-sha1"/></ds:SignedInfo></ds:Signature>${assertion}`,

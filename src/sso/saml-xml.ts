@@ -174,12 +174,13 @@ export function inspectResponse(
     }
     reject('multiple-assertions', 'The response must carry exactly one assertion');
   }
-  for (const m of elements(doc, NS.dsig, 'SignatureMethod')) {
+  // By local name in any namespace: xml-crypto finds these elements that way too.
+  for (const m of elements(doc, '*', 'SignatureMethod')) {
     if (!ALLOWED_SIGNATURE_METHODS.has(m.getAttribute('Algorithm') ?? '')) {
       reject('weak-algorithm', 'Only RSA-SHA256 or RSA-SHA512 signatures are accepted');
     }
   }
-  for (const m of elements(doc, NS.dsig, 'DigestMethod')) {
+  for (const m of elements(doc, '*', 'DigestMethod')) {
     if (!ALLOWED_DIGEST_METHODS.has(m.getAttribute('Algorithm') ?? '')) {
       reject('weak-algorithm', 'Only SHA-256 or SHA-512 digests are accepted');
     }
