@@ -18,7 +18,7 @@ import {
   type SamlConnectionDto,
   type ServiceProviderDto,
 } from './dto/saml.dto';
-import { SamlConnection } from './entities/saml-connection.entity';
+import { SamlConnection, type SignatureMode } from './entities/saml-connection.entity';
 import { RedisSamlCache } from './redis-cache-provider';
 import { certificateInfo, parseIdpMetadata, SamlRejection, toPem } from './saml-xml';
 
@@ -119,6 +119,13 @@ export class SamlConfigService {
       createdAt: c.createdAt.toISOString(),
       updatedAt: c.updatedAt.toISOString(),
     };
+  }
+
+  async signatureModeOf(orgId: string): Promise<SignatureMode | null> {
+    const c = await this.db
+      .getRepository(SamlConnection)
+      .findOne({ where: { orgId }, select: { orgId: true, signatureMode: true } });
+    return c?.signatureMode ?? null;
   }
 
   async orgBySlug(slug: string): Promise<Org> {

@@ -33,11 +33,13 @@ export class SamlController {
   async metadata(@Param('orgSlug') slug: string, @Res() res: Response): Promise<void> {
     const org = await this.samlConfig.orgBySlug(slug);
     const sp = this.samlConfig.serviceProvider(org.slug);
+    // Ask for signed assertions unless the org's connection takes a signed response instead.
+    const mode = await this.samlConfig.signatureModeOf(org.id);
     const xml = generateServiceProviderMetadata({
       issuer: sp.entityId,
       callbackUrl: sp.acsUrl,
       identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
-      wantAssertionsSigned: true,
+      wantAssertionsSigned: mode !== 'response',
       ...(this.samlConfig.spKey
         ? {
             privateKey: this.samlConfig.spKey.privateKeyPem,

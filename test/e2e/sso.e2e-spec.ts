@@ -294,6 +294,8 @@ describe('SP-initiated login with a real IdP', () => {
     expect(res.headers['content-type']).toMatch(/application\/samlmetadata\+xml/);
     expect(res.text).toContain(`entityID="${org.sp.entityId}"`);
     expect(res.text).toContain(`Location="${org.sp.acsUrl}"`);
+    expect(res.text).toContain('WantAssertionsSigned="true"');
+    expect(res.text).toContain('AuthnRequestsSigned="false"');
     await h
       .http()
       .get(`/saml/no-such-org-${randomBytes(3).toString('hex')}/metadata`)
