@@ -166,6 +166,7 @@ describe('SP-initiated login with a real IdP', () => {
       emailVerified: true,
       authenticatedWith: 'session',
       ssoOrgId: org.id,
+      orgs: [expect.objectContaining({ id: org.id, role: 'admin' })],
     });
     const members = await owner.agent.get(`/v1/orgs/${org.id}/members`).expect(200);
     expect(members.body).toEqual(
