@@ -10,6 +10,7 @@ import type { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key
 import { ApiKey } from './entities/api-key.entity';
 import { orgScopeOf, type ApiKeyPrincipal, type Principal } from './principal';
 import { isScope, Role, scopesOfRole } from './roles';
+import { addressBucket } from '../security/address-bucket';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 const KEY_FAILURES_PER_IP = 50;
@@ -62,7 +63,7 @@ export class ApiKeysService {
    * and fails closed: while Redis is down, API-key requests answer 503 rather than go unguarded.
    */
   async authenticate(token: string, ip: string | null): Promise<ApiKeyPrincipal> {
-    const key = `apikey:ip:${ip ?? 'unknown'}`;
+    const key = `apikey:ip:${addressBucket(ip)}`;
     const state = await this.limiter.peek(key);
     if (state.count >= KEY_FAILURES_PER_IP) {
       throw new AppError(

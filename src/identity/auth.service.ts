@@ -15,6 +15,7 @@ import { SessionService } from './session.service';
 import { hashToken, newOneTimeToken } from './tokens';
 import { normalizeEmail, toAuthUser, UsersService } from './users.service';
 import type { AuthUser } from './principal';
+import { addressBucket } from '../security/address-bucket';
 
 const LOCKOUT_CAP_SECONDS = 24 * 3600;
 const RESEND_PER_EMAIL_PER_HOUR = 3;
@@ -169,7 +170,7 @@ export class AuthService {
   ) {
     const [byEmail, byIp] = await Promise.all([
       this.limiter.hit(`${action}:email:${email}`, perEmail, 3600),
-      this.limiter.hit(`${action}:ip:${ip ?? 'unknown'}`, perIp, 3600),
+      this.limiter.hit(`${action}:ip:${addressBucket(ip)}`, perIp, 3600),
     ]);
     for (const state of [byEmail, byIp]) {
       if (!state.allowed) {
@@ -219,7 +220,7 @@ export class AuthService {
   ): Promise<{ user: AuthUser; token: string }> {
     const email = normalizeEmail(rawEmail);
     const accountKey = `login:acct:${email}`;
-    const ipKey = `login:ip:${ip ?? 'unknown'}`;
+    const ipKey = `login:ip:${addressBucket(ip)}`;
     const [acct, byIp] = await Promise.all([
       this.limiter.peek(accountKey),
       this.limiter.peek(ipKey),

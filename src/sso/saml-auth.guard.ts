@@ -12,6 +12,7 @@ import { SamlConfigService } from './saml-config.service';
 import { inspectResponse, SamlRejection, type SsoFailureReason } from './saml-xml';
 import type { SamlRequest } from './saml.strategy';
 import { SsoLoginService } from './sso-login.service';
+import { addressBucket } from '../security/address-bucket';
 
 const LOGIN_STARTS_PER_MINUTE = 60;
 const REQUEST_ID = /^_[0-9a-f]{40}$/;
@@ -132,7 +133,7 @@ export class SamlAuthGuard extends AuthGuard('saml') {
       } else {
         // Each login start stores a request id in Redis for SAML_REQUEST_TTL_SECONDS: bound it.
         const starts = await this.limiter.hit(
-          `saml-login:${req.ip ?? 'unknown'}`,
+          `saml-login:${addressBucket(req.ip)}`,
           LOGIN_STARTS_PER_MINUTE,
           60,
         );

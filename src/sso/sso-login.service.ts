@@ -13,6 +13,7 @@ import { SsoStats } from '../security/sso-stats';
 import { normalizeDomain } from './domains.service';
 import type { SamlContext } from './saml-config.service';
 import { inspectSignedAssertion, SamlRejection, type SsoFailureReason } from './saml-xml';
+import { addressBucket } from '../security/address-bucket';
 
 /** Failed-login audit rows per org and client address per minute; the rest are counted only. */
 const FAILURE_AUDITS_PER_MINUTE = 20;
@@ -253,7 +254,7 @@ export class SsoLoginService {
     let audit = true;
     try {
       const state = await this.limiter.hit(
-        `sso-fail:${orgId ?? 'none'}:${ip ?? 'unknown'}`,
+        `sso-fail:${orgId ?? 'none'}:${addressBucket(ip)}`,
         FAILURE_AUDITS_PER_MINUTE,
         60,
       );

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { RedisService } from '../../src/redis/redis.service';
 import {
@@ -319,6 +320,34 @@ describe('identity: signup, email verification, sessions, API keys', () => {
         .post('/v1/auth/login')
         .set('X-Forwarded-For', nextIp())
         .send({ email: uniqueEmail('spray'), password: 'guess guess guess' })
+        .expect(401);
+    });
+
+    it('counts an IPv6 client by its /64, so rotating addresses inside it does not reset the limit', async () => {
+      const prefix = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+      for (let i = 0; i < 30; i++) {
+        await h
+          .http()
+          .post('/v1/auth/login')
+          .set('X-Forwarded-For', `${prefix}::${(i + 1).toString(16)}`)
+          .send({ email: uniqueEmail('spray6'), password: 'guess guess guess' })
+          .expect(401);
+      }
+      const res = await h
+        .http()
+        .post('/v1/auth/login')
+        .set('X-Forwarded-For', `${prefix}:dead:beef:1:2`)
+        .send({ email: uniqueEmail('spray6'), password: 'guess guess guess' })
+        .expect(429);
+      expectProblem(res.body, 'too-many-requests');
+      // The neighbouring /64 is another client.
+      const [a, b, c, d] = prefix.split(':');
+      const next = `${a}:${b}:${c}:${(parseInt(d, 16) ^ 1).toString(16)}::1`;
+      await h
+        .http()
+        .post('/v1/auth/login')
+        .set('X-Forwarded-For', next)
+        .send({ email: uniqueEmail('spray6'), password: 'guess guess guess' })
         .expect(401);
     });
 
