@@ -98,7 +98,7 @@ export class OrgsService {
 
   listMembers(orgId: string): Promise<MemberDto[]> {
     return this.db.query(
-      `SELECT m.user_id AS "userId", u.email, m.role, m.created_at AS "joinedAt"
+      `SELECT m.user_id AS "userId", u.email, u.display_name AS "name", m.role, m.created_at AS "joinedAt"
          FROM memberships m JOIN users u ON u.id = m.user_id
         WHERE m.org_id = $1 ORDER BY m.created_at, u.email`,
       [orgId],

@@ -19,6 +19,8 @@ import { addressBucket } from '../security/address-bucket';
 const FAILURE_AUDITS_PER_MINUTE = 20;
 const ROLE_RANK: Record<Role, number> = { owner: 4, admin: 3, member: 2, auditor: 1 };
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/g;
 
 export interface SsoLogin {
   userId: string;
@@ -83,6 +85,9 @@ export class SsoLoginService {
     }
     const domain = normalizeDomain(email.slice(email.lastIndexOf('@') + 1)) ?? '';
     const groups = mapping.groups ? stringValues(attributes[mapping.groups]) : [];
+    const rawName = mapping.name ? stringValues(attributes[mapping.name])[0] : undefined;
+    // Printable text only, trimmed and bounded: it is shown in member lists.
+    const name = rawName?.replace(CONTROL_CHARS, '').trim().slice(0, 200) || null;
     const mapped = ctx.connection.groupRoles
       .filter((g) => groups.includes(g.group))
       .map((g) => g.role)
@@ -102,6 +107,12 @@ export class SsoLoginService {
         );
       }
       const { userId, created } = await this.linkUser(em, ctx, email);
+      if (name !== null) {
+        await em.query(
+          `UPDATE users SET display_name = $2 WHERE id = $1 AND display_name IS DISTINCT FROM $2`,
+          [userId, name],
+        );
+      }
       const { role, provisioned, previousRole } = await this.applyRole(em, ctx, userId, mapped);
       await this.audit.record(em, {
         action: 'sso.login',

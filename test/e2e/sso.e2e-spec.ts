@@ -170,7 +170,9 @@ describe('SP-initiated login with a real IdP', () => {
     });
     const members = await owner.agent.get(`/v1/orgs/${org.id}/members`).expect(200);
     expect(members.body).toEqual(
-      expect.arrayContaining([expect.objectContaining({ email, role: 'admin' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ email, role: 'admin', name: 'Test User' }),
+      ]),
     );
     // The SSO session works on the org's API with the mapped role's scopes.
     await browser.get(`/v1/orgs/${org.id}/sso/saml`).expect(200);
@@ -184,6 +186,20 @@ describe('SP-initiated login with a real IdP', () => {
       [org.id],
     );
     expect(event.metadata).toMatchObject({ method: 'saml', role: 'admin', userCreated: true });
+  });
+
+  it('keeps the display name the IdP sends, as printable text', async () => {
+    const email = `nina-${randomBytes(3).toString('hex')}@${org.domain}`;
+    const browser = h.agent();
+    const { requestId } = await startLogin(browser, org);
+    const xml = responseFor(org, email, requestId, {
+      attributes: { email, displayName: '  Nina\u0007 Ops  ' },
+    });
+    expect((await post(browser, org, xml)).status).toBe(303);
+    const members = await owner.agent.get(`/v1/orgs/${org.id}/members`).expect(200);
+    expect(members.body).toEqual(
+      expect.arrayContaining([expect.objectContaining({ email, name: 'Nina Ops' })]),
+    );
   });
 
   it('links an existing verified account instead of creating one, with the default role', async () => {

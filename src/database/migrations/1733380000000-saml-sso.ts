@@ -6,6 +6,8 @@ export class SamlSso1733380000000 implements MigrationInterface {
   public async up(q: QueryRunner): Promise<void> {
     // Sessions created before this instant are void (set when SSO takes over an unverified account).
     await q.query(`ALTER TABLE users ADD COLUMN sessions_valid_after timestamptz`);
+    // Display name as the IdP last asserted it (attribute mapping "name").
+    await q.query(`ALTER TABLE users ADD COLUMN display_name varchar(200)`);
     await q.query(`
       CREATE TABLE saml_connections (
         org_id uuid PRIMARY KEY REFERENCES orgs(id) ON DELETE CASCADE,
@@ -46,6 +48,7 @@ export class SamlSso1733380000000 implements MigrationInterface {
   public async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE org_domains`);
     await q.query(`DROP TABLE saml_connections`);
+    await q.query(`ALTER TABLE users DROP COLUMN display_name`);
     await q.query(`ALTER TABLE users DROP COLUMN sessions_valid_after`);
   }
 }

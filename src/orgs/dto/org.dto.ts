@@ -47,6 +47,8 @@ export class OrgDto {
 export class MemberDto {
   @ApiProperty({ format: 'uuid' }) userId!: string;
   @ApiProperty() email!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Display name from the org IdP' })
+  name!: string | null;
   @ApiProperty({ enum: ROLES }) role!: Role;
   @ApiProperty({ type: String, format: 'date-time' }) joinedAt!: Date;
 }
