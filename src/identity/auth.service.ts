@@ -283,7 +283,8 @@ export class AuthService {
         metadata: { method: 'password' },
       }),
     );
-    const { token } = await this.sessions.create(user.id);
+    // The epoch read with the password hash: an SSO takeover committing meanwhile voids this session.
+    const { token } = await this.sessions.create(user.id, { epoch: user.sessionEpoch });
     return { user: toAuthUser(user), token };
   }
 

@@ -44,9 +44,7 @@ export class AuthGuard implements CanActivate {
       const token = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
       if (!token) throw new AppError('unauthenticated', 'Log in or send an API key');
       const session = await this.sessions.find(token);
-      const user = session
-        ? await this.users.findSessionUser(session.userId, session.createdAt)
-        : null;
+      const user = session ? await this.users.findSessionUser(session) : null;
       if (!session || !user) {
         res.clearCookie(SESSION_COOKIE, { path: '/' });
         throw new AppError('session-expired', 'The session has ended; log in again');

@@ -11,8 +11,12 @@ interface StoredSession {
   userId: string;
   createdAt: number;
   absoluteExpiresAt: number;
+  /** The user's session epoch when it was made (read together with the credential it checked). */
+  epoch?: number;
   /** Set when the session was started by this org's SAML SSO (SSO-required orgs accept only these). */
   ssoOrgId?: string;
+  /** The org connection's generation at login: a changed or removed IdP ends the session. */
+  ssoGeneration?: number;
 }
 
 export interface ActiveSession extends StoredSession {
@@ -37,7 +41,7 @@ export class SessionService {
 
   async create(
     userId: string,
-    options: { ssoOrgId?: string } = {},
+    options: { epoch: number; sso?: { orgId: string; generation: number } },
   ): Promise<{ token: string; session: ActiveSession }> {
     const token = randomBytes(32).toString('base64url');
     const key = hashToken(token);
@@ -46,7 +50,10 @@ export class SessionService {
       userId,
       createdAt: now,
       absoluteExpiresAt: now + this.config.SESSION_ABSOLUTE_TTL_SECONDS * 1000,
-      ...(options.ssoOrgId ? { ssoOrgId: options.ssoOrgId } : {}),
+      epoch: options.epoch,
+      ...(options.sso
+        ? { ssoOrgId: options.sso.orgId, ssoGeneration: options.sso.generation }
+        : {}),
     };
     await this.redis.client.set(
       this.redisKey(key),

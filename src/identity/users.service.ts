@@ -26,12 +26,26 @@ export class UsersService {
     return user ? toAuthUser(user) : null;
   }
 
-  /** The user behind a session, or null when the user is gone or voided sessions this old. */
-  async findSessionUser(id: string, sessionCreatedAt: number): Promise<AuthUser | null> {
-    const user = await this.users.findOneBy({ id });
-    if (!user) return null;
-    if (user.sessionsValidAfter && sessionCreatedAt < user.sessionsValidAfter.getTime())
-      return null;
+  /**
+   * The user behind a session, or null when the session no longer counts: the user is gone, their
+   * session epoch moved on, or (for an SSO session) the org's connection was removed, disabled or
+   * changed what it trusts since the login.
+   */
+  async findSessionUser(session: {
+    userId: string;
+    epoch?: number;
+    ssoOrgId?: string;
+    ssoGeneration?: number;
+  }): Promise<AuthUser | null> {
+    const user = await this.users.findOneBy({ id: session.userId });
+    if (!user || user.sessionEpoch !== (session.epoch ?? 0)) return null;
+    if (session.ssoOrgId) {
+      const rows: { generation: number }[] = await this.users.query(
+        'SELECT generation FROM saml_connections WHERE org_id = $1 AND enabled',
+        [session.ssoOrgId],
+      );
+      if (rows[0]?.generation !== session.ssoGeneration) return null;
+    }
     return toAuthUser(user);
   }
 

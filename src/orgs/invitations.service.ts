@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { AppError } from '../common/app-error';
 import { isUniqueViolation } from '../common/db-errors';
 import { AppConfig } from '../config/app-config';
-import type { OrgAccess, Principal } from '../identity/principal';
+import { orgScopeOf, type OrgAccess, type Principal } from '../identity/principal';
 import { hashToken, newOneTimeToken } from '../identity/tokens';
 import { mailTemplates } from '../mail/mail-templates';
 import { MailService } from '../mail/mail.service';
@@ -118,6 +118,12 @@ export class InvitationsService {
 
   /** Only the invited address may accept, and only once it is verified: that proves the mailbox. */
   async accept(principal: Principal, token: string): Promise<{ orgId: string; role: string }> {
+    if (orgScopeOf(principal) !== null) {
+      throw new AppError(
+        'forbidden',
+        'This credential is confined to one org; accept invitations with a password session',
+      );
+    }
     try {
       return await this.db.transaction(async (em) => {
         const inv = await em

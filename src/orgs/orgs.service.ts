@@ -43,6 +43,12 @@ export class OrgsService {
         'API keys act inside their org and cannot create orgs; use a session',
       );
     }
+    if (principal.ssoOrgId !== null) {
+      throw new AppError(
+        'forbidden',
+        "A session from an org's single sign-on acts inside that org only; create orgs with a password session",
+      );
+    }
     if (RESERVED_SLUGS.has(dto.slug))
       throw new AppError('slug-taken', `The slug "${dto.slug}" is reserved`);
     try {

@@ -160,15 +160,41 @@ export class DomainsService {
     return this.toDto({ ...row, verifiedAt: now, lastCheckedAt: now });
   }
 
-  async remove(orgId: string, rawDomain: string): Promise<void> {
+  async remove(orgId: string, actorId: string, rawDomain: string): Promise<void> {
     const domain = this.parse(rawDomain);
     await this.db.transaction(async (em) => {
+      await em.query('SELECT id FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
       const row = await em.findOneBy(OrgDomain, { orgId, domain });
       if (!row) throw new AppError('not-found', 'The org has no such domain');
+      const conn: { allowed: string[]; required: boolean }[] = await em.query(
+        `SELECT allowed_domains AS allowed, sso_required AS required FROM saml_connections
+          WHERE org_id = $1 FOR UPDATE`,
+        [orgId],
+      );
+      if (conn[0]?.allowed.includes(domain)) {
+        // Taking a domain off the SAML connection changes whom the IdP speaks for: owners only.
+        const role: { role: string }[] = await em.query(
+          'SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2',
+          [orgId, actorId],
+        );
+        if (role[0]?.role !== 'owner') {
+          throw new AppError(
+            'forbidden',
+            'Only an owner can remove a domain the SAML connection allows',
+          );
+        }
+        if (conn[0].required && conn[0].allowed.length === 1) {
+          throw new AppError(
+            'conflict',
+            'This is the last domain that can log in while SSO is required; turn SSO required off first',
+          );
+        }
+      }
       await em.delete(OrgDomain, { id: row.id });
       // The SAML connection stops accepting the domain with it.
       await em.query(
-        `UPDATE saml_connections SET allowed_domains = array_remove(allowed_domains, $2), updated_at = now()
+        `UPDATE saml_connections SET allowed_domains = array_remove(allowed_domains, $2),
+                generation = generation + 1, updated_at = now()
          WHERE org_id = $1 AND $2 = ANY(allowed_domains)`,
         [orgId, domain],
       );

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { OrgAccess } from '../identity/principal';
 import { AuditService } from '../audit/audit.service';
 import { AppError } from '../common/app-error';
@@ -48,17 +48,31 @@ function sameIdp(
   );
 }
 
-/** What decides whom the org trusts: only owners may change these. */
+const sameSet = (x: string[], y: string[]) =>
+  x.length === y.length && [...x].sort().join('\n') === [...y].sort().join('\n');
+
+/**
+ * What decides who can sign in as whom: the IdP, its keys, which domains it speaks for, which
+ * attribute names the user, and which responses count. Changing any of it is an owner's call and
+ * ends the sessions the previous settings created.
+ */
 function trustChanged(before: SamlConnection | null, after: SamlConnection): boolean {
   if (!before) return true;
-  const same = (x: string[], y: string[]) =>
-    x.length === y.length && [...x].sort().join('\n') === [...y].sort().join('\n');
   return (
     before.idpEntityId !== after.idpEntityId ||
     before.idpSsoUrl !== after.idpSsoUrl ||
-    !same(before.idpCertificates, after.idpCertificates) ||
-    !same(before.allowedDomains, after.allowedDomains)
+    !sameSet(before.idpCertificates, after.idpCertificates) ||
+    !sameSet(before.allowedDomains, after.allowedDomains) ||
+    (before.attributeMapping.email ?? null) !== (after.attributeMapping.email ?? null) ||
+    before.signatureMode !== after.signatureMode ||
+    before.allowIdpInitiated !== after.allowIdpInitiated ||
+    before.enabled !== after.enabled
   );
+}
+
+/** Switches that can lock members out: owners only as well. */
+function lockoutChanged(before: SamlConnection | null, after: SamlConnection): boolean {
+  return (before?.ssoRequired ?? false) !== after.ssoRequired;
 }
 
 function isLoopback(host: string): boolean {
@@ -146,7 +160,10 @@ export class SamlConfigService {
   }
 
   /** Checks that need more than field syntax; every problem is reported at once. */
-  private async check(orgId: string, input: PutSamlConnectionDto): Promise<SamlConnection> {
+  private async check(
+    orgId: string,
+    input: PutSamlConnectionDto,
+  ): Promise<{ next: SamlConnection; errors: FieldError[] }> {
     const errors: FieldError[] = [];
     const add = (field: string, message: string) => errors.push({ field, messages: [message] });
 
@@ -213,10 +230,7 @@ export class SamlConfigService {
         );
       }
     }
-    if (errors.length > 0) {
-      throw new AppError('invalid-saml-config', 'The SAML configuration is not valid', { errors });
-    }
-    return Object.assign(new SamlConnection(), {
+    const next = Object.assign(new SamlConnection(), {
       orgId,
       enabled,
       idpEntityId: input.idpEntityId,
@@ -232,25 +246,40 @@ export class SamlConfigService {
       allowedDomains,
       lastLoginAt,
     });
+    return { next, errors };
   }
 
   /** Creates or replaces the org's connection (PUT semantics: omitted fields take their defaults). */
-  async put(access: OrgAccess, input: PutSamlConnectionDto): Promise<SamlConnectionDto> {
+  async put(
+    access: OrgAccess,
+    actorId: string,
+    input: PutSamlConnectionDto,
+  ): Promise<SamlConnectionDto> {
     const { orgId } = access;
-    const next = await this.check(orgId, input);
+    const { next, errors } = await this.check(orgId, input);
     const saved = await this.db.transaction(async (em) => {
+      await em.query('SELECT id FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
       const before = await em.findOne(SamlConnection, {
         where: { orgId },
         lock: { mode: 'pessimistic_write' },
       });
-      // An admin who could swap the certificate could sign in as any user of the domain,
-      // owners included: the IdP, its keys and the trusted domains are an owner's call.
-      if (access.role !== 'owner' && trustChanged(before, next)) {
+      // An admin who could swap the certificate (or pick the attribute that names the user) could
+      // sign in as any user of the domain, owners included: that is an owner's call, checked on
+      // the role as it is now, under the org lock that role changes also take.
+      const trust = trustChanged(before, next);
+      if ((trust || lockoutChanged(before, next)) && !(await this.isOwner(em, orgId, actorId))) {
         throw new AppError(
           'forbidden',
-          'Only an owner can set which IdP (entity id, SSO URL, certificates) and which email domains the org trusts',
+          'Only an owner can change which IdP, keys, domains, email attribute and signature rules the org trusts, or switch SSO required',
         );
       }
+      // Authorisation first, then the field problems (a non-owner learns nothing from them).
+      if (errors.length > 0) {
+        throw new AppError('invalid-saml-config', 'The SAML configuration is not valid', {
+          errors,
+        });
+      }
+      next.generation = before ? before.generation + (trust ? 1 : 0) : 1;
       await em.save(SamlConnection, next);
       await this.audit.record(em, {
         action: before ? 'sso.connection_updated' : 'sso.connection_created',
@@ -268,7 +297,19 @@ export class SamlConfigService {
   }
 
   /** Takes entity id, SSO URL and signing certificates from IdP metadata; other settings stay. */
-  async importMetadata(access: OrgAccess, xml: string): Promise<SamlConnectionDto> {
+  private async isOwner(em: EntityManager, orgId: string, userId: string): Promise<boolean> {
+    const rows: { role: string }[] = await em.query(
+      'SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2',
+      [orgId, userId],
+    );
+    return rows[0]?.role === 'owner';
+  }
+
+  async importMetadata(
+    access: OrgAccess,
+    actorId: string,
+    xml: string,
+  ): Promise<SamlConnectionDto> {
     const { orgId } = access;
     if (xml.length > MAX_METADATA_CHARS) {
       throw new AppError('invalid-saml-config', 'The metadata is larger than 256 KiB');
@@ -310,15 +351,16 @@ export class SamlConfigService {
         })),
       });
     }
-    return this.put(access, input);
+    return this.put(access, actorId, input);
   }
 
-  async remove(access: OrgAccess): Promise<void> {
+  async remove(access: OrgAccess, actorId: string): Promise<void> {
     const { orgId } = access;
-    if (access.role !== 'owner') {
-      throw new AppError('forbidden', 'Only an owner can remove the SAML connection');
-    }
     await this.db.transaction(async (em) => {
+      await em.query('SELECT id FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
+      if (!(await this.isOwner(em, orgId, actorId))) {
+        throw new AppError('forbidden', 'Only an owner can remove the SAML connection');
+      }
       const res = await em.delete(SamlConnection, { orgId });
       if (!res.affected)
         throw new AppError('sso-not-configured', 'This org has no SAML connection');

@@ -66,7 +66,10 @@ export class SamlController {
   @ApiExcludeEndpoint()
   async acs(@Req() req: SamlRequest, @Res() res: Response): Promise<void> {
     const login = req.user as SsoLogin;
-    const { token } = await this.sessions.create(login.userId, { ssoOrgId: login.orgId });
+    const { token } = await this.sessions.create(login.userId, {
+      epoch: login.epoch,
+      sso: { orgId: login.orgId, generation: login.generation },
+    });
     const relay = (req.body as Record<string, unknown> | undefined)?.RelayState;
     res.cookie(SESSION_COOKIE, token, this.sessions.cookieOptions());
     const requestCookie = login.inResponseTo ? requestCookieName(login.inResponseTo) : null;

@@ -44,9 +44,10 @@ export class SsoConfigController {
   @ApiUnprocessableEntityResponse({ description: 'invalid-saml-config: every problem by field' })
   put(
     @CurrentOrgAccess() access: OrgAccess,
+    @CurrentPrincipal() principal: Principal,
     @Body() body: PutSamlConnectionDto,
   ): Promise<SamlConnectionDto> {
-    return this.saml.put(access, body);
+    return this.saml.put(access, principal.user.id, body);
   }
 
   @Post('sso/saml/metadata')
@@ -62,6 +63,7 @@ export class SsoConfigController {
   @ApiOkResponse({ type: SamlConnectionDto })
   importMetadata(
     @CurrentOrgAccess() access: OrgAccess,
+    @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
   ): Promise<SamlConnectionDto> {
     const xml =
@@ -75,15 +77,18 @@ export class SsoConfigController {
         errors: [{ field: 'metadata', messages: ['must be the IdP metadata XML'] }],
       });
     }
-    return this.saml.importMetadata(access, xml);
+    return this.saml.importMetadata(access, principal.user.id, xml);
   }
 
   @Delete('sso/saml')
   @HttpCode(204)
   @RequireScopes('sso:write')
   @ApiNoContentResponse()
-  async remove(@CurrentOrgAccess() access: OrgAccess): Promise<void> {
-    await this.saml.remove(access);
+  async remove(
+    @CurrentOrgAccess() access: OrgAccess,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
+    await this.saml.remove(access, principal.user.id);
   }
 
   @Get('domains')
@@ -123,8 +128,9 @@ export class SsoConfigController {
   @ApiNoContentResponse()
   async removeDomain(
     @CurrentOrgAccess() access: OrgAccess,
+    @CurrentPrincipal() principal: Principal,
     @Param('domain') domain: string,
   ): Promise<void> {
-    await this.domains.remove(access.orgId, domain);
+    await this.domains.remove(access.orgId, principal.user.id, domain);
   }
 }

@@ -28,6 +28,10 @@ export interface SsoLogin {
   role: Role;
   /** The request this login answered; null when IdP-initiated. */
   inResponseTo: string | null;
+  /** The user's session epoch after this login (the session is made in it). */
+  epoch: number;
+  /** The connection generation the login went through. */
+  generation: number;
 }
 
 function stringValues(value: unknown): string[] {
@@ -106,7 +110,7 @@ export class SsoLoginService {
           'The email domain is not allowed for this org',
         );
       }
-      const { userId, created } = await this.linkUser(em, ctx, email);
+      const { userId, created, epoch } = await this.linkUser(em, ctx, email);
       if (name !== null) {
         await em.query(
           `UPDATE users SET display_name = $2 WHERE id = $1 AND display_name IS DISTINCT FROM $2`,
@@ -130,15 +134,24 @@ export class SsoLoginService {
           unsolicited: facts.inResponseTo === null,
         },
       });
-      return { userId, orgId: ctx.org.id, role, inResponseTo: facts.inResponseTo };
+      return {
+        userId,
+        orgId: ctx.org.id,
+        role,
+        inResponseTo: facts.inResponseTo,
+        epoch,
+        generation: ctx.connection.generation,
+      };
     });
     // Outside the login transaction and at most once a minute: logins of one org never queue on
     // this row. It records that the IdP works (the precondition for "SSO required").
-    await this.db.query(
-      `UPDATE saml_connections SET last_login_at = now() WHERE org_id = $1
-         AND (last_login_at IS NULL OR last_login_at < now() - interval '1 minute')`,
-      [ctx.org.id],
-    );
+    await this.db
+      .query(
+        `UPDATE saml_connections SET last_login_at = now() WHERE org_id = $1 AND generation = $2
+           AND (last_login_at IS NULL OR last_login_at < now() - interval '1 minute')`,
+        [ctx.org.id, ctx.connection.generation],
+      )
+      .catch((err: unknown) => this.logger.warn({ err }, 'could not record the SSO login time'));
     this.stats.success();
     return login;
   }
@@ -148,7 +161,7 @@ export class SsoLoginService {
     em: EntityManager,
     ctx: SamlContext,
     email: string,
-  ): Promise<{ userId: string; created: boolean }> {
+  ): Promise<{ userId: string; created: boolean; epoch: number }> {
     if (ctx.connection.jitProvisioning) {
       const inserted: { id: string }[] = await em.query(
         `INSERT INTO users (email, email_verified_at, is_platform_admin) VALUES ($1, now(), false)
@@ -163,11 +176,12 @@ export class SsoLoginService {
           targetType: 'user',
           targetId: inserted[0].id,
         });
-        return { userId: inserted[0].id, created: true };
+        return { userId: inserted[0].id, created: true, epoch: 0 };
       }
     }
-    const rows: { id: string; verified: boolean }[] = await em.query(
-      `SELECT id, email_verified_at IS NOT NULL AS verified FROM users WHERE email = $1 FOR UPDATE`,
+    const rows: { id: string; verified: boolean; epoch: number }[] = await em.query(
+      `SELECT id, email_verified_at IS NOT NULL AS verified, session_epoch AS epoch
+         FROM users WHERE email = $1 FOR UPDATE`,
       [email],
     );
     const user = rows[0];
@@ -178,8 +192,8 @@ export class SsoLoginService {
       // Someone registered this address without proving it; the IdP just did. Their password and
       // every session they hold (possibly an attacker's, waiting for the real owner) stop working.
       await em.query(
-        `UPDATE users SET email_verified_at = now(), password_hash = NULL, sessions_valid_after = now(),
-                updated_at = now() WHERE id = $1`,
+        `UPDATE users SET email_verified_at = now(), password_hash = NULL,
+                session_epoch = session_epoch + 1, updated_at = now() WHERE id = $1`,
         [user.id],
       );
       await this.audit.record(em, {
@@ -190,8 +204,9 @@ export class SsoLoginService {
         targetId: user.id,
         metadata: { method: 'saml', passwordCleared: true, sessionsEnded: true },
       });
+      return { userId: user.id, created: false, epoch: user.epoch + 1 };
     }
-    return { userId: user.id, created: false };
+    return { userId: user.id, created: false, epoch: user.epoch };
   }
 
   /**
@@ -221,11 +236,13 @@ export class SsoLoginService {
       if (!connection.jitProvisioning) {
         throw new SamlRejection('user-not-provisioned', 'The user is not a member and JIT is off');
       }
-      await em.query(
+      const inserted: unknown[] = await em.query(
         `INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)
-         ON CONFLICT (org_id, user_id) DO NOTHING`,
+         ON CONFLICT (org_id, user_id) DO NOTHING RETURNING role`,
         [ctx.org.id, userId, target],
       );
+      // Joined at this very moment another way (an invitation): treat as an existing member.
+      if (inserted.length === 0) return this.applyRole(em, ctx, userId, mapped);
       await this.audit.record(em, {
         action: 'member.added',
         orgId: ctx.org.id,

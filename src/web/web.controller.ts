@@ -72,9 +72,7 @@ export class WebController {
   private async sessionPrincipal(req: Request): Promise<Principal | null> {
     const token = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
     const session = token ? await this.sessions.find(token) : null;
-    const user = session
-      ? await this.users.findSessionUser(session.userId, session.createdAt)
-      : null;
+    const user = session ? await this.users.findSessionUser(session) : null;
     return session && user
       ? { kind: 'session', user, sessionKey: session.key, ssoOrgId: session.ssoOrgId ?? null }
       : null;

@@ -3,6 +3,7 @@ import { deflateRawSync } from 'node:zlib';
 import type TestAgent from 'supertest/lib/agent';
 import { TestDnsServer } from '../helpers/dns-server';
 import { expectProblem, Harness, PASSWORD } from '../helpers/harness';
+import { tokenFrom } from '../helpers/smtp-sink';
 import { generateKeyPair, type KeyPair, type ResponseOptions, TestIdp } from '../helpers/saml-idp';
 
 /**
@@ -619,18 +620,20 @@ describe('SSO required', () => {
     expectProblem(early.body, 'invalid-saml-config');
 
     const sso = await login(enforced, `judy@${enforced.domain}`, [ADMIN_GROUP]);
-    await sso
-      .put(`/v1/orgs/${enforced.id}/sso/saml`)
-      .send({
-        idpEntityId: idp.entityId,
-        idpSsoUrl: idp.ssoUrl,
-        idpCertificates: [idp.keys.certPem],
-        attributeMapping: { email: 'email', groups: 'groups' },
-        groupRoles: [{ group: ADMIN_GROUP, role: 'admin' }],
-        allowedDomains: [enforced.domain],
-        ssoRequired: true,
-      })
-      .expect(200);
+    const enforcedSettings = {
+      idpEntityId: idp.entityId,
+      idpSsoUrl: idp.ssoUrl,
+      idpCertificates: [idp.keys.certPem],
+      attributeMapping: { email: 'email', name: 'displayName', groups: 'groups' },
+      groupRoles: [{ group: ADMIN_GROUP, role: 'admin' }],
+      allowedDomains: [enforced.domain],
+      ssoRequired: true,
+    };
+    // An admin cannot switch it on (it can lock owners out); the owner can.
+    const byAdmin = await sso.put(`/v1/orgs/${enforced.id}/sso/saml`).send(enforcedSettings);
+    expect(byAdmin.status).toBe(403);
+    expectProblem(byAdmin.body, 'forbidden');
+    await owner.agent.put(`/v1/orgs/${enforced.id}/sso/saml`).send(enforcedSettings).expect(200);
 
     const refused = await owner.agent.get(`/v1/orgs/${enforced.id}`);
     expect(refused.status).toBe(403);
@@ -651,6 +654,13 @@ describe('SSO required', () => {
       .set('Authorization', `Bearer ${key.key}`)
       .expect(200);
     await sso.get(`/v1/orgs/${enforced.id}`).expect(200);
+    // The last allowed domain cannot be removed while SSO is required (everyone would be locked out).
+    const lastDomain = await h
+      .http()
+      .delete(`/v1/orgs/${enforced.id}/domains/${enforced.domain}`)
+      .set('Authorization', `Bearer ${key.key}`);
+    expect(lastDomain.status).toBe(409);
+    expectProblem(lastDomain.body, 'conflict');
 
     // The owner turns it off again with the API key.
     await h
@@ -826,10 +836,13 @@ describe('connection and domain API', () => {
 describe('an org IdP speaks for its own org only', () => {
   it("a session from one org's SSO reaches that org only, and never /admin", async () => {
     const email = `mia-${randomBytes(3).toString('hex')}@${org.domain}`;
-    const browser = await login(org, email, [ADMIN_GROUP]);
-    // The same user also belongs to another org (password-side invitation flow).
+    // Mia has a password account and belongs to another org too.
+    const mia = await h.verifiedUser(email);
     const other = await h.org(owner.agent);
-    await h.addMember(owner.agent, other.id, { agent: browser, email }, 'member');
+    await h.addMember(owner.agent, other.id, mia, 'member');
+    const browser = await login(org, email, [ADMIN_GROUP]);
+    // Her password session still reaches both orgs; the SSO one only org A.
+    await mia.agent.get(`/v1/orgs/${other.id}`).expect(200);
     const refused = await browser.get(`/v1/orgs/${other.id}`);
     expect(refused.status).toBe(403);
     expectProblem(refused.body, 'forbidden');
@@ -842,6 +855,25 @@ describe('an org IdP speaks for its own org only', () => {
     const orgs = await browser.get('/v1/orgs').expect(200);
     expect((orgs.body as { id: string }[]).map((o) => o.id)).toEqual([org.id]);
     await browser.get(`/v1/orgs/${org.id}`).expect(200);
+    // Nor does it create orgs or accept invitations elsewhere.
+    const created = await browser
+      .post('/v1/orgs')
+      .send({ name: 'Side org', slug: `side-${randomBytes(3).toString('hex')}` });
+    expect(created.status).toBe(403);
+    const third = await h.org(owner.agent);
+    await owner.agent
+      .post(`/v1/orgs/${third.id}/invitations`)
+      .send({ email, role: 'member' })
+      .expect(201);
+    const invite = await h.smtp.waitFor(
+      email,
+      (m) => m.subject.includes('invited') && m.text.includes(third.slug),
+    );
+    const accepted = await browser
+      .post('/v1/invitations/accept')
+      .send({ token: tokenFrom(invite) });
+    expect(accepted.status).toBe(403);
+    expectProblem(accepted.body, 'forbidden');
 
     // Even a platform admin's SSO session does not open /admin.
     await h.db.query('UPDATE users SET is_platform_admin = true WHERE email = $1', [email]);
@@ -858,6 +890,7 @@ describe('an org IdP speaks for its own org only', () => {
       idpEntityId: idp.entityId,
       idpSsoUrl: idp.ssoUrl,
       idpCertificates: [idp.keys.certPem],
+      attributeMapping: { email: 'email', groups: 'groups' },
       allowedDomains: [target.domain],
     };
     await admin.agent
@@ -871,6 +904,12 @@ describe('an org IdP speaks for its own org only', () => {
       { idpEntityId: 'https://admin-idp.example/metadata' },
       { idpSsoUrl: 'https://admin-idp.example/sso' },
       { allowedDomains: [] },
+      // The attribute that names the user is as good as the key: an admin could point it at one they control.
+      { attributeMapping: { email: 'displayName', groups: 'groups' } },
+      { signatureMode: 'response' },
+      { allowIdpInitiated: true },
+      { enabled: false },
+      { ssoRequired: true },
     ]) {
       const res = await admin.agent
         .put(`/v1/orgs/${target.id}/sso/saml`)
@@ -887,9 +926,49 @@ describe('an org IdP speaks for its own org only', () => {
     expect(imported.status).toBe(403);
     const removed = await admin.agent.delete(`/v1/orgs/${target.id}/sso/saml`);
     expect(removed.status).toBe(403);
+    const domainGone = await admin.agent.delete(`/v1/orgs/${target.id}/domains/${target.domain}`);
+    expect(domainGone.status).toBe(403);
     const conn = await owner.agent.get(`/v1/orgs/${target.id}/sso/saml`).expect(200);
     expect(conn.body.idpCertificates).toHaveLength(1);
     expect(conn.body.defaultRole).toBe('auditor');
+  });
+
+  it('ends SSO sessions when the owner changes what the org trusts, or disables SSO', async () => {
+    const target = await ssoOrg(owner.agent);
+    const settings = {
+      idpEntityId: idp.entityId,
+      idpSsoUrl: idp.ssoUrl,
+      idpCertificates: [idp.keys.certPem],
+      attributeMapping: { email: 'email', name: 'displayName', groups: 'groups' },
+      groupRoles: [{ group: ADMIN_GROUP, role: 'admin' }],
+      defaultRole: 'member',
+      allowedDomains: [target.domain],
+    };
+    const email = `olga-${randomBytes(3).toString('hex')}@${target.domain}`;
+    const first = await login(target, email);
+    // A mapping change (not trust) keeps sessions.
+    await owner.agent
+      .put(`/v1/orgs/${target.id}/sso/saml`)
+      .send({ ...settings, defaultRole: 'auditor' })
+      .expect(200);
+    await first.get(`/v1/orgs/${target.id}`).expect(200);
+    // A new certificate: sessions from before end.
+    const next = await generateKeyPair('Next IdP key');
+    await owner.agent
+      .put(`/v1/orgs/${target.id}/sso/saml`)
+      .send({ ...settings, idpCertificates: [idp.keys.certPem, next.certPem] })
+      .expect(200);
+    const ended = await first.get('/v1/me');
+    expect(ended.status).toBe(401);
+    expectProblem(ended.body, 'session-expired');
+    // A new login works, and disabling the connection ends it as well.
+    const second = await login(target, email);
+    await second.get(`/v1/orgs/${target.id}`).expect(200);
+    await owner.agent
+      .put(`/v1/orgs/${target.id}/sso/saml`)
+      .send({ ...settings, idpCertificates: [idp.keys.certPem, next.certPem], enabled: false })
+      .expect(200);
+    expect((await second.get('/v1/me')).status).toBe(401);
   });
 
   it('metadata values go through the same rules as the API fields', async () => {

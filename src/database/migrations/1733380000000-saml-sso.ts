@@ -4,8 +4,9 @@ export class SamlSso1733380000000 implements MigrationInterface {
   name = 'SamlSso1733380000000';
 
   public async up(q: QueryRunner): Promise<void> {
-    // Sessions created before this instant are void (set when SSO takes over an unverified account).
-    await q.query(`ALTER TABLE users ADD COLUMN sessions_valid_after timestamptz`);
+    // A session counts only while its user's epoch is the one it was created with (bumped when SSO
+    // takes over an unverified account: every session made before, even a racing one, ends).
+    await q.query(`ALTER TABLE users ADD COLUMN session_epoch integer NOT NULL DEFAULT 0`);
     // Display name as the IdP last asserted it (attribute mapping "name").
     await q.query(`ALTER TABLE users ADD COLUMN display_name varchar(200)`);
     await q.query(`
@@ -23,6 +24,7 @@ export class SamlSso1733380000000 implements MigrationInterface {
         sso_required boolean NOT NULL DEFAULT false,
         allow_idp_initiated boolean NOT NULL DEFAULT false,
         allowed_domains text[] NOT NULL DEFAULT '{}',
+        generation integer NOT NULL DEFAULT 1,
         last_login_at timestamptz,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
@@ -49,6 +51,6 @@ export class SamlSso1733380000000 implements MigrationInterface {
     await q.query(`DROP TABLE org_domains`);
     await q.query(`DROP TABLE saml_connections`);
     await q.query(`ALTER TABLE users DROP COLUMN display_name`);
-    await q.query(`ALTER TABLE users DROP COLUMN sessions_valid_after`);
+    await q.query(`ALTER TABLE users DROP COLUMN session_epoch`);
   }
 }

@@ -24,9 +24,9 @@ export class User {
   @Column({ name: 'display_name', type: 'varchar', length: 200, nullable: true })
   displayName!: string | null;
 
-  /** Sessions created before this instant no longer count. */
-  @Column({ name: 'sessions_valid_after', type: 'timestamptz', nullable: true })
-  sessionsValidAfter!: Date | null;
+  /** Sessions carry the epoch they were made in; bumping it ends them all. */
+  @Column({ name: 'session_epoch', type: 'integer', default: 0 })
+  sessionEpoch!: number;
 
   @Column({ name: 'is_platform_admin', type: 'boolean', default: false })
   isPlatformAdmin!: boolean;

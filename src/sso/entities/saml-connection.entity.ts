@@ -60,6 +60,10 @@ export class SamlConnection {
   @Column({ name: 'allowed_domains', type: 'text', array: true, default: [] })
   allowedDomains!: string[];
 
+  /** Bumped whenever what the org trusts changes; sessions from older generations end. */
+  @Column({ type: 'integer', default: 1 })
+  generation!: number;
+
   @Column({ name: 'last_login_at', type: 'timestamptz', nullable: true })
   lastLoginAt!: Date | null;
 
