@@ -21,11 +21,6 @@ export function toAuthUser(user: User): AuthUser {
 export class UsersService {
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
 
-  async findAuthUser(id: string): Promise<AuthUser | null> {
-    const user = await this.users.findOneBy({ id });
-    return user ? toAuthUser(user) : null;
-  }
-
   /**
    * The user behind a session, or null when the session no longer counts: the user is gone, their
    * session epoch moved on, or (for an SSO session) the org's connection was removed, disabled or
@@ -37,16 +32,25 @@ export class UsersService {
     ssoOrgId?: string;
     ssoGeneration?: number;
   }): Promise<AuthUser | null> {
-    const user = await this.users.findOneBy({ id: session.userId });
-    if (!user || user.sessionEpoch !== (session.epoch ?? 0)) return null;
-    if (session.ssoOrgId) {
-      const rows: { generation: number }[] = await this.users.query(
-        'SELECT generation FROM saml_connections WHERE org_id = $1 AND enabled',
-        [session.ssoOrgId],
+    // One round trip (the generation sub-select finds nothing for a password session).
+    const rows: (AuthUser & { epoch: number; generation: number | null })[] =
+      await this.users.query(
+        `SELECT u.id, u.email, u.email_verified_at IS NOT NULL AS "emailVerified",
+              u.is_platform_admin AS "isPlatformAdmin", u.session_epoch AS epoch,
+              (SELECT c.generation FROM saml_connections c
+                WHERE c.org_id = $2 AND c.enabled) AS generation
+         FROM users u WHERE u.id = $1`,
+        [session.userId, session.ssoOrgId ?? null],
       );
-      if (rows[0]?.generation !== session.ssoGeneration) return null;
-    }
-    return toAuthUser(user);
+    const row = rows[0];
+    if (!row || row.epoch !== (session.epoch ?? 0)) return null;
+    if (session.ssoOrgId && row.generation !== session.ssoGeneration) return null;
+    return {
+      id: row.id,
+      email: row.email,
+      emailVerified: row.emailVerified,
+      isPlatformAdmin: row.isPlatformAdmin,
+    };
   }
 
   findByEmailWithPassword(email: string): Promise<User | null> {

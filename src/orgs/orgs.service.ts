@@ -10,6 +10,7 @@ import type { Role } from '../identity/roles';
 import type { CreateOrgDto, MemberDto, OrgDto } from './dto/org.dto';
 import { Membership } from './entities/membership.entity';
 import { Org } from './entities/org.entity';
+import { lockOrg } from './org-lock';
 
 /** Slugs that would collide with routes or look like the platform itself. */
 const RESERVED_SLUGS = new Set([
@@ -111,18 +112,13 @@ export class OrgsService {
     );
   }
 
-  /** Locks the org row: every owner-count decision for an org is serialised through it. */
-  private async lockOrg(em: EntityManager, orgId: string): Promise<void> {
-    await em.query('SELECT id FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
-  }
-
   private async ownerCount(em: EntityManager, orgId: string): Promise<number> {
     return em.count(Membership, { where: { orgId, role: 'owner' } });
   }
 
   async changeRole(access: OrgAccess, userId: string, role: Role): Promise<MemberDto> {
     return this.db.transaction(async (em) => {
-      await this.lockOrg(em, access.orgId);
+      await lockOrg(em, access.orgId);
       const target = await em.findOneBy(Membership, { orgId: access.orgId, userId });
       if (!target) throw new AppError('not-found', 'No such member');
       if ((target.role === 'owner' || role === 'owner') && access.role !== 'owner') {
@@ -153,7 +149,7 @@ export class OrgsService {
       });
     }
     await this.db.transaction(async (em) => {
-      await this.lockOrg(em, access.orgId);
+      await lockOrg(em, access.orgId);
       const target = await em.findOneBy(Membership, { orgId: access.orgId, userId });
       if (!target) throw new AppError('not-found', 'No such member');
       if (target.role === 'owner' && !self && access.role !== 'owner') {

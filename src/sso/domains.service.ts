@@ -8,6 +8,7 @@ import { AuditService } from '../audit/audit.service';
 import { AppError } from '../common/app-error';
 import { isUniqueViolation } from '../common/db-errors';
 import { AppConfig } from '../config/app-config';
+import { lockOrgAndReadRole } from '../orgs/org-lock';
 import type { DomainDto } from './dto/saml.dto';
 import { OrgDomain } from './entities/org-domain.entity';
 
@@ -163,7 +164,7 @@ export class DomainsService {
   async remove(orgId: string, actorId: string, rawDomain: string): Promise<void> {
     const domain = this.parse(rawDomain);
     await this.db.transaction(async (em) => {
-      await em.query('SELECT id FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
+      const actorRole = await lockOrgAndReadRole(em, orgId, actorId);
       const row = await em.findOneBy(OrgDomain, { orgId, domain });
       if (!row) throw new AppError('not-found', 'The org has no such domain');
       const conn: { allowed: string[]; required: boolean }[] = await em.query(
@@ -173,11 +174,7 @@ export class DomainsService {
       );
       if (conn[0]?.allowed.includes(domain)) {
         // Taking a domain off the SAML connection changes whom the IdP speaks for: owners only.
-        const role: { role: string }[] = await em.query(
-          'SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2',
-          [orgId, actorId],
-        );
-        if (role[0]?.role !== 'owner') {
+        if (actorRole !== 'owner') {
           throw new AppError(
             'forbidden',
             'Only an owner can remove a domain the SAML connection allows',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import type { Response } from 'express';
+import type { CookieOptions, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { isDependencyDown } from '../common/problem.filter';
@@ -19,6 +19,20 @@ const REQUEST_ID = /^_[0-9a-f]{40}$/;
 
 function newRequestId(): string {
   return `_${randomBytes(20).toString('hex')}`;
+}
+
+/**
+ * Options of that cookie: sent only to this org's ACS, and SameSite=None because the IdP's form
+ * post to the ACS is a cross-site request (so it must be Secure as well).
+ */
+export function requestCookieOptions(acsUrl: string, maxAgeMs?: number): CookieOptions {
+  return {
+    httpOnly: true,
+    secure: true,
+    sameSite: 'none',
+    path: new URL(acsUrl).pathname,
+    ...(maxAgeMs === undefined ? {} : { maxAge: maxAgeMs }),
+  };
 }
 
 /** The cookie that ties an AuthnRequest to the browser that started it; null for foreign ids. */
@@ -153,17 +167,17 @@ export class SamlAuthGuard extends AuthGuard('saml') {
         const requestId = newRequestId();
         req.samlContext.options.generateUniqueId = () => requestId;
         if (this.config.COOKIE_SECURE) {
-          // SameSite=None: the IdP's form post to the ACS is a cross-site request.
           ctx
             .switchToHttp()
             .getResponse<Response>()
-            .cookie(requestCookieName(requestId)!, '1', {
-              httpOnly: true,
-              secure: true,
-              sameSite: 'none',
-              path: new URL(req.samlContext.sp.acsUrl).pathname,
-              maxAge: this.config.SAML_REQUEST_TTL_SECONDS * 1000,
-            });
+            .cookie(
+              requestCookieName(requestId)!,
+              '1',
+              requestCookieOptions(
+                req.samlContext.sp.acsUrl,
+                this.config.SAML_REQUEST_TTL_SECONDS * 1000,
+              ),
+            );
         }
       }
       return (await super.canActivate(ctx)) as boolean;

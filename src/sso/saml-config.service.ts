@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { OrgAccess } from '../identity/principal';
 import { AuditService } from '../audit/audit.service';
 import { AppError } from '../common/app-error';
@@ -11,6 +11,7 @@ import type { FieldError } from '../common/problem';
 import { AppConfig } from '../config/app-config';
 import { readSpSigningKey, type SpSigningKey } from '../config/saml-sp-key';
 import { Org } from '../orgs/entities/org.entity';
+import { lockOrgAndReadRole } from '../orgs/org-lock';
 import { RedisService } from '../redis/redis.service';
 import { normalizeDomain, DomainsService } from './domains.service';
 import {
@@ -258,7 +259,7 @@ export class SamlConfigService {
     const { orgId } = access;
     const { next, errors } = await this.check(orgId, input);
     const saved = await this.db.transaction(async (em) => {
-      await em.query('SELECT id FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
+      const actorRole = await lockOrgAndReadRole(em, orgId, actorId);
       const before = await em.findOne(SamlConnection, {
         where: { orgId },
         lock: { mode: 'pessimistic_write' },
@@ -267,7 +268,7 @@ export class SamlConfigService {
       // sign in as any user of the domain, owners included: that is an owner's call, checked on
       // the role as it is now, under the org lock that role changes also take.
       const trust = trustChanged(before, next);
-      if ((trust || lockoutChanged(before, next)) && !(await this.isOwner(em, orgId, actorId))) {
+      if ((trust || lockoutChanged(before, next)) && actorRole !== 'owner') {
         throw new AppError(
           'forbidden',
           'Only an owner can change which IdP, keys, domains, email attribute and signature rules the org trusts, or switch SSO required',
@@ -297,14 +298,6 @@ export class SamlConfigService {
   }
 
   /** Takes entity id, SSO URL and signing certificates from IdP metadata; other settings stay. */
-  private async isOwner(em: EntityManager, orgId: string, userId: string): Promise<boolean> {
-    const rows: { role: string }[] = await em.query(
-      'SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2',
-      [orgId, userId],
-    );
-    return rows[0]?.role === 'owner';
-  }
-
   async importMetadata(
     access: OrgAccess,
     actorId: string,
@@ -357,8 +350,7 @@ export class SamlConfigService {
   async remove(access: OrgAccess, actorId: string): Promise<void> {
     const { orgId } = access;
     await this.db.transaction(async (em) => {
-      await em.query('SELECT id FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
-      if (!(await this.isOwner(em, orgId, actorId))) {
+      if ((await lockOrgAndReadRole(em, orgId, actorId)) !== 'owner') {
         throw new AppError('forbidden', 'Only an owner can remove the SAML connection');
       }
       const res = await em.delete(SamlConnection, { orgId });

@@ -11,7 +11,7 @@ import type { Response } from 'express';
 import { Public } from '../identity/auth.decorators';
 import { SESSION_COOKIE, SessionService } from '../identity/session.service';
 import { DEFAULT_AFTER_LOGIN, safeRelayPath } from './relay-state';
-import { requestCookieName, SamlAuthGuard } from './saml-auth.guard';
+import { requestCookieName, requestCookieOptions, SamlAuthGuard } from './saml-auth.guard';
 import { SamlConfigService } from './saml-config.service';
 import type { SamlRequest } from './saml.strategy';
 import type { SsoLogin } from './sso-login.service';
@@ -74,12 +74,7 @@ export class SamlController {
     res.cookie(SESSION_COOKIE, token, this.sessions.cookieOptions());
     const requestCookie = login.inResponseTo ? requestCookieName(login.inResponseTo) : null;
     if (requestCookie && req.samlContext) {
-      res.clearCookie(requestCookie, {
-        path: new URL(req.samlContext.sp.acsUrl).pathname,
-        secure: true,
-        sameSite: 'none',
-        httpOnly: true,
-      });
+      res.clearCookie(requestCookie, requestCookieOptions(req.samlContext.sp.acsUrl));
     }
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(303, safeRelayPath(relay) ?? DEFAULT_AFTER_LOGIN);
